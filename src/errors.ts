@@ -8,6 +8,7 @@
 export type AqcErrorCode =
   | "config_invalid"
   | "office_invalid"
+  | "path_invalid"
   | "credentials_rejected"
   | "token_endpoint_unavailable"
   | "token_response_invalid"

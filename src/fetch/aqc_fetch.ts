@@ -1,0 +1,144 @@
+/**
+ * `createAqcFetch`: an authenticated AQC `fetch` that survives expiry and 401s.
+ *
+ * @module
+ */
+import { AqcError } from "../errors.ts";
+import type { TokenManager } from "../token/manager.ts";
+import type { AccessToken, TokenSource } from "../token/types.ts";
+import { resolveAqcUrl } from "./aqc_path.ts";
+
+/** How the token of a request was obtained, for `Server-Timing` and metrics. */
+export interface TokenTiming {
+  /** Where the token came from. */
+  source: TokenSource;
+  /** Milliseconds spent obtaining it. */
+  durationMs: number;
+  /** Whether this token was obtained for a replay after a 401. */
+  replay: boolean;
+}
+
+/** `RequestInit` plus the per-call options of an {@linkcode AqcFetch}. */
+export interface AqcRequestInit extends RequestInit {
+  /** Keeps background token refreshes alive after the response (Workers' `ctx.waitUntil`). */
+  waitUntil?: (promise: Promise<unknown>) => void;
+  /** Called once per token obtained for this call. */
+  onToken?: (timing: TokenTiming) => void;
+  /** Overrides the fetch's upstream timeout for this call, in ms. */
+  timeoutMs?: number;
+}
+
+/**
+ * Calls AQC for an office: `(officeId, path, init?)`, where `path` is relative to the API
+ * root, e.g. `/v2/shopping/flight-offers?originLocationCode=NCE&…`.
+ */
+export type AqcFetch = (
+  officeId: string,
+  path: string,
+  init?: AqcRequestInit,
+) => Promise<Response>;
+
+/** Options of {@linkcode createAqcFetch}. */
+export interface CreateAqcFetchOptions {
+  /** The token manager holding the credentials (its `apiUrl` is the API root). */
+  tokens: TokenManager;
+  /** Transport for AQC calls; default the global `fetch`. */
+  fetch?: typeof fetch;
+  /** Upstream timeout per attempt in ms (token time excluded); default 30,000. */
+  timeoutMs?: number;
+}
+
+const BODYLESS = new Set(["GET", "HEAD"]);
+
+/**
+ * Creates an authenticated AQC `fetch`. Each call gets a token for the office (from
+ * cache when possible), sets `Authorization: Bearer …`, and sends the request with a
+ * timeout. On a 401 it invalidates exactly that token, obtains a fresh one and replays
+ * the request once with the same buffered body; a second 401 is returned as it is. It
+ * never sends a request without a token: when none can be had it throws the token
+ * error. Other answers, errors included, are returned unchanged.
+ *
+ * @example Search flights for an office
+ * ```ts ignore
+ * import { createAqcFetch, TokenManager } from "@aqc-edge/aqc-edge";
+ *
+ * const tokens = new TokenManager({ credentials: { apiUrl, clientId, clientSecret } });
+ * const aqc = createAqcFetch({ tokens });
+ * const response = await aqc(
+ *   "NCE1A0955",
+ *   "/v2/shopping/flight-offers?originLocationCode=NCE&destinationLocationCode=JFK&departureDate=2026-12-20&adults=1",
+ * );
+ * const offers = await response.json();
+ * ```
+ *
+ * @param options The token manager, transport and timeout.
+ * @returns The fetch function.
+ * @throws {AqcError} at call time: `office_invalid`, `path_invalid`, any token error,
+ * `upstream_timeout` or `upstream_unreachable`. An abort of `init.signal` rejects with
+ * its reason.
+ */
+export function createAqcFetch(options: CreateAqcFetchOptions): AqcFetch {
+  const { tokens } = options;
+  const transport = options.fetch ?? fetch;
+  const defaultTimeoutMs = options.timeoutMs ?? 30_000;
+  if (!Number.isFinite(defaultTimeoutMs) || defaultTimeoutMs <= 0) {
+    throw new AqcError("config_invalid", "timeoutMs must be a positive number");
+  }
+
+  return async function aqcFetch(officeId, path, init = {}) {
+    const url = resolveAqcUrl(tokens.apiUrl, path);
+    const { waitUntil, onToken, timeoutMs, signal, ...requestInit } = init;
+    const method = (requestInit.method ?? "GET").toUpperCase();
+    const headers = new Headers(requestInit.headers);
+    headers.delete("authorization");
+    // Buffered once so that a replay after a 401 sends the very same bytes.
+    const body = BODYLESS.has(method) || requestInit.body == null
+      ? undefined
+      : await new Request(url, { method, body: requestInit.body, headers }).arrayBuffer();
+
+    const token = async (replay: boolean): Promise<AccessToken> => {
+      const started = performance.now();
+      const result = await tokens.getToken(officeId, {
+        ...(signal ? { signal } : {}),
+        ...(waitUntil ? { waitUntil } : {}),
+      });
+      onToken?.({ source: result.source, durationMs: performance.now() - started, replay });
+      return result;
+    };
+    const send = async (accessToken: string): Promise<Response> => {
+      headers.set("authorization", `Bearer ${accessToken}`);
+      const timeout = AbortSignal.timeout(timeoutMs ?? defaultTimeoutMs);
+      try {
+        return await transport(url, {
+          ...requestInit,
+          method,
+          headers,
+          body,
+          redirect: requestInit.redirect ?? "manual",
+          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        });
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        if (timeout.aborted) {
+          throw new AqcError("upstream_timeout", "AQC did not answer in time", { cause: error });
+        }
+        throw new AqcError("upstream_unreachable", "AQC is unreachable", { cause: error });
+      }
+    };
+
+    const first = await token(false);
+    const response = await send(first.accessToken);
+    if (response.status !== 401) return response;
+    await tokens.invalidate(officeId, first.accessToken);
+    let fresh: AccessToken;
+    try {
+      fresh = await token(true);
+    } catch (error) {
+      await response.body?.cancel();
+      throw error;
+    }
+    if (fresh.accessToken === first.accessToken) return response;
+    await response.body?.cancel();
+    return await send(fresh.accessToken);
+  };
+}

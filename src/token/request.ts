@@ -1,0 +1,238 @@
+/**
+ * One protocol step: ask the AQC token endpoint for a token, validate and classify.
+ *
+ * @module
+ */
+import { AqcError } from "../errors.ts";
+import type { Credentials } from "./types.ts";
+import { parseRetryAfter } from "./retry_after.ts";
+
+/** Longest lifetime accepted from the endpoint, whatever `expires_in` says. */
+export const MAX_TOKEN_LIFETIME_S = 86_400;
+
+/** Path of the AQC token endpoint below the API root. */
+export const TOKEN_PATH = "/v1/security/oauth2/token";
+
+/** A validated token answer. */
+export interface TokenResponse {
+  /** The bearer token. */
+  accessToken: string;
+  /** Seconds of validity, capped at 24 h. */
+  expiresInSeconds: number;
+}
+
+/** A token obtained from the endpoint with its expiry anchored to the send time. */
+export interface IssuedToken {
+  /** The bearer token. */
+  accessToken: string;
+  /** Epoch ms the request was sent. */
+  issuedAt: number;
+  /** `issuedAt` plus the validated lifetime. */
+  expiresAt: number;
+}
+
+/** Options of {@linkcode requestToken}. */
+export interface RequestTokenOptions {
+  /** Transport; defaults to the global `fetch`. */
+  fetch?: typeof fetch;
+  /** Epoch ms clock; defaults to `Date.now`. */
+  now?: () => number;
+  /** Per-request timeout in ms; default 5,000. */
+  timeoutMs?: number;
+  /** Cancels the request. */
+  signal?: AbortSignal;
+}
+
+function invalid(detail: string): AqcError {
+  return new AqcError("token_response_invalid", `Token endpoint answered ${detail}`, {
+    status: 200,
+  });
+}
+
+/**
+ * Validates the JSON body of a 200 answer of the token endpoint, as AQC documents it:
+ * a non-empty string `access_token`, `token_type` `Bearer` (any case), a finite
+ * `expires_in` above 0 (capped at 24 h) and `state`, where present, `approved`.
+ *
+ * @example
+ * ```ts
+ * import { parseTokenResponse } from "@aqc-edge/aqc-edge";
+ *
+ * const token = parseTokenResponse({
+ *   token_type: "Bearer",
+ *   access_token: "AnAccessToken",
+ *   expires_in: 1799,
+ *   state: "approved",
+ * });
+ * console.log(token.expiresInSeconds); // 1799
+ * ```
+ *
+ * @param body The parsed JSON body.
+ * @returns The token and its lifetime.
+ * @throws {AqcError} `token_response_invalid` when any rule fails; the message names the
+ * field, never its value.
+ */
+export function parseTokenResponse(body: unknown): TokenResponse {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw invalid("a body that is not a JSON object");
+  }
+  const record = body as Record<string, unknown>;
+  const accessToken = record.access_token;
+  if (typeof accessToken !== "string" || accessToken.length === 0) {
+    throw invalid("without a non-empty access_token");
+  }
+  // A token that cannot travel in an Authorization header is as useless as none.
+  if (!/^[\x21-\x7e]+$/.test(accessToken)) {
+    throw invalid("an access_token with characters not allowed in a header");
+  }
+  const tokenType = record.token_type;
+  if (typeof tokenType !== "string" || tokenType.toLowerCase() !== "bearer") {
+    throw invalid("a token_type other than Bearer");
+  }
+  const expiresIn = record.expires_in;
+  if (typeof expiresIn !== "number" || !Number.isFinite(expiresIn) || expiresIn <= 0) {
+    throw invalid("an expires_in that is not a positive number");
+  }
+  if ("state" in record && record.state !== undefined && record.state !== "approved") {
+    throw invalid("a state other than approved");
+  }
+  return { accessToken, expiresInSeconds: Math.min(expiresIn, MAX_TOKEN_LIFETIME_S) };
+}
+
+async function readJson(response: Response): Promise<unknown> {
+  try {
+    return await response.json();
+  } catch {
+    return undefined;
+  }
+}
+
+function errorField(body: unknown): string | undefined {
+  if (typeof body !== "object" || body === null) return undefined;
+  const error = (body as Record<string, unknown>).error;
+  return typeof error === "string" ? error : undefined;
+}
+
+/**
+ * Turns a non-200 answer of the token endpoint into a classified error:
+ * `invalid_client`, `unauthorized_client` and other 4xx → `credentials_rejected` (not
+ * retried); 429 → `rate_limited` with its `Retry-After`; 408 and 5xx →
+ * `token_endpoint_unavailable` (retried).
+ */
+async function classifyFailure(response: Response, now: number): Promise<AqcError> {
+  const status = response.status;
+  if (status === 429) {
+    await response.body?.cancel();
+    const retryAfterSeconds = parseRetryAfter(response.headers.get("retry-after"), now);
+    return new AqcError("rate_limited", "Token endpoint answered 429 Too Many Requests", {
+      status,
+      ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+    });
+  }
+  if (status === 408 || status >= 500) {
+    await response.body?.cancel();
+    return new AqcError("token_endpoint_unavailable", `Token endpoint answered ${status}`, {
+      status,
+    });
+  }
+  const error = errorField(await readJson(response));
+  // The error name is a fixed OAuth vocabulary word; anything else is not echoed.
+  const named = error !== undefined && /^[a-z_]{1,40}$/.test(error) ? ` (${error})` : "";
+  if (status >= 400 && status < 500) {
+    return new AqcError(
+      "credentials_rejected",
+      `Token endpoint rejected the client credentials with ${status}${named}`,
+      { status },
+    );
+  }
+  return new AqcError("token_response_invalid", `Token endpoint answered ${status}`, { status });
+}
+
+function isJson(contentType: string | null): boolean {
+  if (contentType === null) return false;
+  const mediaType = contentType.split(";", 1)[0].trim().toLowerCase();
+  return mediaType === "application/json" || /^application\/[a-z0-9.+-]*\+json$/.test(mediaType);
+}
+
+/**
+ * Sends one client-credentials request for `officeId` and returns the validated token
+ * with its expiry anchored to the moment the request was sent. No retry: see
+ * `TokenManager` for retries, backoff and caching.
+ *
+ * @example
+ * ```ts ignore
+ * import { requestToken } from "@aqc-edge/aqc-edge";
+ *
+ * const token = await requestToken(
+ *   { apiUrl: "https://test.travel.api.amadeus.com", clientId: "id", clientSecret: "secret" },
+ *   "NCE1A0955",
+ * );
+ * console.log(new Date(token.expiresAt));
+ * ```
+ *
+ * @param credentials The API root, client id and secret.
+ * @param officeId A canonical office id (see `normalizeOfficeId`).
+ * @param options Transport, clock, timeout and signal.
+ * @returns The token, its send time and its expiry.
+ * @throws {AqcError} `credentials_rejected`, `rate_limited`, `token_endpoint_unavailable`
+ * or `token_response_invalid`; an abort of `options.signal` rejects with its reason.
+ */
+export async function requestToken(
+  credentials: Credentials,
+  officeId: string,
+  options: RequestTokenOptions = {},
+): Promise<IssuedToken> {
+  const fetchFn = options.fetch ?? fetch;
+  const now = options.now ?? Date.now;
+  const timeout = AbortSignal.timeout(options.timeoutMs ?? 5_000);
+  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  const body = new URLSearchParams({
+    grant_type: "client_credentials",
+    client_id: credentials.clientId,
+    client_secret: credentials.clientSecret,
+    guest_office_id: officeId,
+  });
+  const url = credentials.apiUrl.replace(/\/+$/, "") + TOKEN_PATH;
+  const issuedAt = now();
+  let response: Response;
+  try {
+    response = await fetchFn(url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        accept: "application/json",
+      },
+      body,
+      signal,
+      redirect: "error",
+    });
+    if (response.status !== 200) throw await classifyFailure(response, now());
+    if (!isJson(response.headers.get("content-type"))) {
+      await response.body?.cancel();
+      throw invalid("a body that is not JSON");
+    }
+    let json: unknown;
+    try {
+      json = await response.json();
+    } catch {
+      throw invalid("a body that is not valid JSON");
+    }
+    const token = parseTokenResponse(json);
+    return {
+      accessToken: token.accessToken,
+      issuedAt,
+      expiresAt: issuedAt + token.expiresInSeconds * 1000,
+    };
+  } catch (error) {
+    if (error instanceof AqcError) throw error;
+    if (options.signal?.aborted) throw options.signal.reason;
+    const timedOut = timeout.aborted;
+    // The transport's own message may quote the URL but never the form body; still, keep
+    // it out of the message and attach it only as the cause.
+    throw new AqcError(
+      "token_endpoint_unavailable",
+      timedOut ? "Token endpoint did not answer in time" : "Token endpoint is unreachable",
+      { cause: error },
+    );
+  }
+}
