@@ -32,8 +32,8 @@ export type {
   TokenEvent,
   TokenSource,
 } from "./token/types.ts";
-export type { StoredEntry, StoredFailure, StoredToken, TokenStore } from "./token/store.ts";
-export { MemoryTokenStore, type MemoryTokenStoreOptions } from "./token/memory_store.ts";
+export type { StoredEntry, StoredFailure, StoredToken, TokenStore } from "./store/store.ts";
+export { MemoryTokenStore, type MemoryTokenStoreOptions } from "./store/memory_store.ts";
 export { type PrewarmResult, TokenManager, type TokenManagerOptions } from "./token/manager.ts";
 export {
   type IssuedToken,
@@ -54,3 +54,9 @@ export {
   type TokenTiming,
 } from "./fetch/aqc_fetch.ts";
 export { resolveAqcUrl } from "./fetch/aqc_path.ts";
+export {
+  REDIS_KEY_PREFIX,
+  type UpstashRedisClient,
+  UpstashTokenStore,
+  type UpstashTokenStoreOptions,
+} from "./store/upstash_store.ts";

@@ -9,9 +9,9 @@ import { normalizeOfficeId } from "../office.ts";
 import { validateCredentials } from "./credentials.ts";
 import { delay, raceAbort } from "./delay.ts";
 import { tokenKeyId } from "./key.ts";
-import { MemoryTokenStore } from "./memory_store.ts";
+import { MemoryTokenStore } from "../store/memory_store.ts";
 import { type IssuedToken, requestToken } from "./request.ts";
-import type { StoredFailure, StoredToken, TokenStore } from "./store.ts";
+import type { StoredFailure, StoredToken, TokenStore } from "../store/store.ts";
 import type {
   AccessToken,
   Credentials,
