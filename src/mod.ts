@@ -60,3 +60,22 @@ export {
   UpstashTokenStore,
   type UpstashTokenStoreOptions,
 } from "./store/upstash_store.ts";
+export {
+  type AqcConfig,
+  ConfigError,
+  type GatewayKey,
+  generateGatewayKey,
+  generateTokenKey,
+  loadConfig,
+  type LoadConfigOptions,
+  type UpstashConfig,
+} from "./config/load_config.ts";
+export {
+  createGateway,
+  createTokenManager,
+  type CreateTokenManagerOptions,
+  type GatewayEnv,
+  type GatewayLogEntry,
+  type GatewayOptions,
+} from "./gateway/create_gateway.ts";
+export { problem, type ProblemCode, type ProblemOptions } from "./gateway/problem.ts";

@@ -315,6 +315,23 @@ export class TokenManager {
   }
 
   /**
+   * Whether the shared store answers a read within its timeout (for readiness checks).
+   * Reads an entry no office uses; costs one store command.
+   *
+   * @example
+   * ```ts ignore
+   * console.log(await tokens.probeStore()); // true
+   * ```
+   *
+   * @returns `true` when the store answered.
+   */
+  async probeStore(): Promise<boolean> {
+    const probe: Entry = { officeId: "-", nextBackgroundAt: 0, backgroundFailures: 0 };
+    const result = await this.#storeCall(probe, "probe", (store) => store.read("readiness-probe"));
+    return result.ok;
+  }
+
+  /**
    * Resolves once every background refresh started so far has settled. Useful in tests
    * and before an isolate is shut down.
    *

@@ -1,0 +1,49 @@
+/**
+ * Who is calling: gateway keys checked by hash in constant time.
+ *
+ * @module
+ */
+import type { GatewayKey } from "../config/load_config.ts";
+
+const encoder = new TextEncoder();
+
+/**
+ * Finds the gateway key whose SHA-256 equals that of `presented`. The presented key is
+ * hashed once, then compared with every configured hash byte by byte without an early
+ * exit, so the time taken says nothing about which key or how many bytes matched.
+ *
+ * @param keys The configured keys.
+ * @param presented The bearer value the caller sent.
+ * @returns The matching key, or `undefined`.
+ */
+export async function findGatewayKey(
+  keys: readonly GatewayKey[],
+  presented: string,
+): Promise<GatewayKey | undefined> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(presented)));
+  let found: GatewayKey | undefined;
+  for (const key of keys) {
+    let diff = 0;
+    for (let i = 0; i < 32; i++) diff |= key.sha256[i] ^ digest[i];
+    // Branch-free select: every key is compared whatever matched before.
+    found = diff === 0 ? key : found;
+  }
+  return found;
+}
+
+/**
+ * Whether `key` may call `officeId` (canonical), given the served offices.
+ *
+ * @param key The caller's key.
+ * @param officeId The canonical office id.
+ * @param served `AQC_OFFICES`, when set.
+ * @returns `true` when allowed.
+ */
+export function keyAllowsOffice(
+  key: GatewayKey,
+  officeId: string,
+  served: readonly string[] | undefined,
+): boolean {
+  if (served !== undefined && !served.includes(officeId)) return false;
+  return key.offices === "*" || key.offices.has(officeId);
+}

@@ -1,0 +1,330 @@
+/**
+ * `createGateway`: the Web-standard fetch handler (Hono) that calls AQC for its callers.
+ *
+ * @module
+ */
+import { type Context, Hono } from "@hono/hono";
+import { bearerAuth } from "@hono/hono/bearer-auth";
+import { bodyLimit } from "@hono/hono/body-limit";
+import { requestId } from "@hono/hono/request-id";
+import { secureHeaders } from "@hono/hono/secure-headers";
+import { setMetric, timing } from "@hono/hono/timing";
+import { Redis } from "@upstash/redis";
+import type { AqcConfig, GatewayKey } from "../config/load_config.ts";
+import { AqcError } from "../errors.ts";
+import { createAqcFetch } from "../fetch/aqc_fetch.ts";
+import { normalizeOfficeId } from "../office.ts";
+import { MemoryTokenStore } from "../store/memory_store.ts";
+import type { TokenStore } from "../store/store.ts";
+import { type UpstashRedisClient, UpstashTokenStore } from "../store/upstash_store.ts";
+import { TokenManager } from "../token/manager.ts";
+import type { TokenEvent } from "../token/types.ts";
+import { findGatewayKey, keyAllowsOffice } from "./caller_auth.ts";
+import { forwardRequestHeaders, forwardResponseHeaders } from "./headers.ts";
+import { problem } from "./problem.ts";
+
+/** Hono environment of the gateway: the authenticated key lives in `c.var.gatewayKey`. */
+export type GatewayEnv = {
+  Variables: { gatewayKey: GatewayKey; requestId: string };
+};
+
+/** Options of {@linkcode createTokenManager}. */
+export interface CreateTokenManagerOptions {
+  /** Transport for token requests; default the global `fetch`. */
+  fetch?: typeof fetch;
+  /** Epoch ms clock. */
+  now?: () => number;
+  /** Token events (fetches, hits, failures). */
+  onEvent?: (event: TokenEvent) => void;
+  /** A ready store, instead of the one the configuration describes. */
+  store?: TokenStore;
+  /** An Upstash client to use instead of one built from `UPSTASH_*` (e.g. Workers'). */
+  redis?: UpstashRedisClient;
+  /** Timeout of each Redis call in ms; default 500. */
+  storeTimeoutMs?: number;
+}
+
+/**
+ * Builds the `TokenManager` a configuration describes: `UpstashTokenStore` when
+ * `UPSTASH_*` is set (a client with retries off and a short timeout), else
+ * `MemoryTokenStore`.
+ *
+ * @example
+ * ```ts ignore
+ * import { createTokenManager, loadConfig } from "@aqc-edge/aqc-edge";
+ *
+ * const tokens = createTokenManager(loadConfig(Deno.env.toObject()));
+ * await tokens.prewarm(["NCE1A0955"]);
+ * ```
+ *
+ * @param config The loaded configuration.
+ * @param options Transport, clock, events, store overrides.
+ * @returns The token manager.
+ */
+export function createTokenManager(
+  config: AqcConfig,
+  options: CreateTokenManagerOptions = {},
+): TokenManager {
+  const storeTimeoutMs = options.storeTimeoutMs ?? 500;
+  let store = options.store;
+  if (store === undefined && config.upstash !== undefined && config.tokenKey !== undefined) {
+    const redis = options.redis ?? new Redis({
+      url: config.upstash.url,
+      token: config.upstash.token,
+      retry: false,
+      enableTelemetry: false,
+      signal: () => AbortSignal.timeout(storeTimeoutMs),
+    });
+    store = new UpstashTokenStore({ redis, encryptionKey: config.tokenKey });
+  }
+  return new TokenManager({
+    credentials: config.credentials,
+    store: store ?? new MemoryTokenStore(options.now ? { now: options.now } : {}),
+    refreshAheadSeconds: config.refreshAheadSeconds,
+    expirySkewSeconds: config.expirySkewSeconds,
+    storeTimeoutMs,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+  });
+}
+
+/** One line of the gateway's log; never holds a secret, a token or a key. */
+export interface GatewayLogEntry {
+  /** `warn` for answers of 500 and above, `error` for unexpected failures. */
+  level: "warn" | "error";
+  /** What happened. */
+  message: string;
+  /** The problem code. */
+  code: string;
+  /** The request id (also in `X-Request-Id`). */
+  requestId?: string;
+  /** The office, canonical, when known. */
+  officeId?: string;
+}
+
+/** Options of {@linkcode createGateway}. */
+export interface GatewayOptions extends CreateTokenManagerOptions {
+  /** A ready token manager (shared with a cron prewarm); default built from `config`. */
+  tokens?: TokenManager;
+  /** Log sink; default `console.warn` of one JSON line. */
+  log?: (entry: GatewayLogEntry) => void;
+}
+
+const ROUTE_PREFIX = "/aqc/";
+
+function executionWaitUntil(c: Context): ((p: Promise<unknown>) => void) | undefined {
+  try {
+    const ctx = c.executionCtx;
+    return (promise) => ctx.waitUntil(promise);
+  } catch {
+    // Deno has no ExecutionContext; the token manager tracks background work itself.
+    return undefined;
+  }
+}
+
+/** The part of the URL after `/aqc/{office}`: path and query, exactly as sent. */
+function upstreamPath(url: string): string {
+  const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+  const officeEnd = url.indexOf("/", pathStart + ROUTE_PREFIX.length);
+  const queryStart = url.indexOf("?", pathStart);
+  if (officeEnd === -1 || (queryStart !== -1 && queryStart < officeEnd)) return "/";
+  return url.slice(officeEnd);
+}
+
+/**
+ * Creates the gateway: a Hono app whose `fetch` is a Web-standard handler for Deno
+ * (`deno serve`), Cloudflare Workers and service bindings.
+ *
+ * - `ALL /aqc/:office/*` → `{AQC_API_URL}/*` with the caller's method, query, body and
+ *   end-to-end headers, their key replaced by the AQC bearer; the answer streams back
+ *   unchanged, with `Server-Timing` naming the token source.
+ * - `GET /healthz` (no I/O), `GET /readyz` (store reachable), `POST /token/:office` when
+ *   `AQC_EXPOSE_TOKENS=true`.
+ * - Callers authenticate with `Authorization: Bearer <gateway key>`; errors are
+ *   `application/problem+json`.
+ *
+ * @example
+ * ```ts ignore
+ * import { createGateway, loadConfig } from "@aqc-edge/aqc-edge";
+ *
+ * const app = createGateway(loadConfig(Deno.env.toObject()));
+ * Deno.serve(app.fetch);
+ * ```
+ *
+ * @param config The loaded configuration (needs gateway keys).
+ * @param options Token manager, transport and log overrides.
+ * @returns The Hono app.
+ * @throws {AqcError} `config_invalid` when no gateway key is configured.
+ */
+export function createGateway(config: AqcConfig, options: GatewayOptions = {}): Hono<GatewayEnv> {
+  if (config.gatewayKeys.length === 0) {
+    throw new AqcError("config_invalid", "AQC_GATEWAY_KEYS is required for the gateway");
+  }
+  const tokens = options.tokens ?? createTokenManager(config, options);
+  const aqcFetch = createAqcFetch({
+    tokens,
+    timeoutMs: config.upstreamTimeoutMs,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
+  const log = options.log ?? ((entry: GatewayLogEntry) => console.warn(JSON.stringify(entry)));
+  const storeKind = options.store ? "custom" : config.upstash ? "upstash" : "memory";
+
+  const fail = (c: Context<GatewayEnv>, error: unknown, officeId?: string): Response => {
+    if (error instanceof AqcError) {
+      const response = problem(error.code, error.message, {
+        ...(error.retryAfterSeconds !== undefined
+          ? { retryAfterSeconds: error.retryAfterSeconds }
+          : error.code === "token_endpoint_unavailable" || error.code === "rate_limited"
+          ? { retryAfterSeconds: 1 }
+          : {}),
+      });
+      if (response.status >= 500) {
+        log({
+          level: "warn",
+          message: error.message,
+          code: error.code,
+          requestId: c.get("requestId"),
+          ...(officeId ? { officeId } : {}),
+        });
+      }
+      return response;
+    }
+    log({
+      level: "error",
+      message: error instanceof Error ? error.name : "Unknown error",
+      code: "internal_error",
+      requestId: c.get("requestId"),
+    });
+    return problem("internal_error", "The gateway failed to handle the request");
+  };
+
+  const app = new Hono<GatewayEnv>();
+  app.use(requestId());
+
+  const unauthorized = (c: Context) => {
+    const detail = c.req.header("authorization") === undefined
+      ? "Send Authorization: Bearer <gateway key>"
+      : "The gateway key is not valid";
+    return problem("unauthorized", detail, {
+      headers: { "www-authenticate": 'Bearer realm="aqc-edge"' },
+    });
+  };
+  const callerAuth = bearerAuth({
+    verifyToken: async (token, c) => {
+      const key = await findGatewayKey(config.gatewayKeys, token);
+      if (key !== undefined) (c as Context<GatewayEnv>).set("gatewayKey", key);
+      return key !== undefined;
+    },
+    noAuthenticationHeader: { message: unauthorized },
+    invalidAuthenticationHeader: { message: unauthorized },
+    invalidToken: { message: unauthorized },
+  });
+  const limit = bodyLimit({
+    maxSize: config.maxBodyBytes,
+    onError: () =>
+      problem("payload_too_large", `Request body exceeds ${config.maxBodyBytes} bytes`),
+  });
+  const own = secureHeaders();
+
+  app.get("/healthz", own, (c) => c.json({ status: "ok" }, 200, { "cache-control": "no-store" }));
+
+  app.get("/readyz", own, async (c) => {
+    // A read of an id nobody uses: proves the store answers, costs one command.
+    const started = performance.now();
+    const probe = await tokens.probeStore();
+    const body = {
+      status: probe ? "ready" : "not_ready",
+      store: storeKind,
+      storeMs: Math.round((performance.now() - started) * 10) / 10,
+    };
+    return c.json(body, probe ? 200 : 503, { "cache-control": "no-store" });
+  });
+
+  const officeFor = (c: Context<GatewayEnv>): string | Response => {
+    let officeId: string;
+    try {
+      officeId = normalizeOfficeId(c.req.param("office"));
+    } catch (error) {
+      return fail(c, error);
+    }
+    if (!keyAllowsOffice(c.get("gatewayKey"), officeId, config.offices)) {
+      return problem("office_forbidden", `This gateway key may not call office ${officeId}`);
+    }
+    return officeId;
+  };
+
+  if (config.exposeTokens) {
+    app.post("/token/:office", own, callerAuth, async (c) => {
+      const officeId = officeFor(c);
+      if (officeId instanceof Response) return officeId;
+      try {
+        const token = await tokens.getToken(officeId, { signal: c.req.raw.signal });
+        return c.json(
+          {
+            access_token: token.accessToken,
+            token_type: "Bearer",
+            expires_in: Math.max(0, Math.floor((token.usableUntil - Date.now()) / 1000)),
+            office_id: token.officeId,
+          },
+          200,
+          { "cache-control": "no-store" },
+        );
+      } catch (error) {
+        return fail(c, error, officeId);
+      }
+    });
+  }
+
+  app.all(
+    "/aqc/:office/*",
+    callerAuth,
+    timing({ total: false, enabled: true }),
+    limit,
+    async (c) => {
+      const officeId = officeFor(c);
+      if (officeId instanceof Response) return officeId;
+      const request = c.req.raw;
+      const method = request.method;
+      let upstreamStarted = 0;
+      const waitUntil = executionWaitUntil(c);
+      try {
+        const response = await aqcFetch(officeId, upstreamPath(request.url), {
+          method,
+          headers: forwardRequestHeaders(request.headers),
+          body: method === "GET" || method === "HEAD" ? null : request.body,
+          signal: request.signal,
+          ...(waitUntil ? { waitUntil } : {}),
+          onToken: (timing) => {
+            setMetric(
+              c,
+              timing.replay ? "token-replay" : "token",
+              timing.durationMs,
+              timing.source,
+            );
+            upstreamStarted = performance.now();
+          },
+        });
+        setMetric(c, "upstream", performance.now() - upstreamStarted);
+        return new Response(response.body, {
+          status: response.status,
+          statusText: response.statusText,
+          headers: forwardResponseHeaders(response.headers),
+        });
+      } catch (error) {
+        if (!(error instanceof AqcError)) throw error;
+        return fail(c, error, officeId);
+      }
+    },
+  );
+
+  app.notFound(() => problem("not_found", "No such route"));
+  app.onError((error, c) => {
+    // Body-limit overruns surface here first; the middleware then answers 413 itself.
+    if (error instanceof Error && error.name === "BodyLimitError") {
+      return problem("payload_too_large", `Request body exceeds ${config.maxBodyBytes} bytes`);
+    }
+    return fail(c, error);
+  });
+  return app;
+}

@@ -1,0 +1,74 @@
+/**
+ * Which headers cross the gateway: end-to-end ones only (RFC 9110 §7.6.1).
+ *
+ * @module
+ */
+
+/** Hop-by-hop headers, plus those the gateway owns on the way in. */
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+/** Never forwarded upstream: the caller's key, the host, and lengths fetch recomputes. */
+const REQUEST_OWNED = new Set(["authorization", "host", "content-length", "expect"]);
+
+function connectionNamed(headers: Headers): Set<string> {
+  const named = new Set<string>();
+  const value = headers.get("connection");
+  if (value !== null) {
+    for (const token of value.split(",")) {
+      const name = token.trim().toLowerCase();
+      if (name !== "") named.add(name);
+    }
+  }
+  return named;
+}
+
+/**
+ * Copies the end-to-end headers of a caller's request in one pass: drops hop-by-hop
+ * headers and every header named in `Connection`, the caller's `Authorization` (their
+ * gateway key), `Proxy-Authorization`, `Host` and `Content-Length`.
+ *
+ * @param headers The caller's headers.
+ * @returns Headers safe to send to AQC (the bearer is set afterwards).
+ */
+export function forwardRequestHeaders(headers: Headers): Headers {
+  const named = connectionNamed(headers);
+  const out = new Headers();
+  for (const [name, value] of headers) {
+    if (HOP_BY_HOP.has(name) || REQUEST_OWNED.has(name) || named.has(name)) continue;
+    out.append(name, value);
+  }
+  return out;
+}
+
+/**
+ * Copies the end-to-end headers of AQC's answer in one pass: drops hop-by-hop headers
+ * and every header named in `Connection`.
+ *
+ * @param headers AQC's headers.
+ * @returns Headers to send to the caller.
+ */
+export function forwardResponseHeaders(headers: Headers): Headers {
+  const named = connectionNamed(headers);
+  const out = new Headers();
+  for (const [name, value] of headers) {
+    if (HOP_BY_HOP.has(name) || named.has(name)) continue;
+    out.append(name, value);
+  }
+  // Set-Cookie is the one header Headers iteration may fold; copy it faithfully.
+  const cookies = headers.getSetCookie();
+  if (cookies.length > 1) {
+    out.delete("set-cookie");
+    for (const cookie of cookies) out.append("set-cookie", cookie);
+  }
+  return out;
+}
