@@ -164,6 +164,7 @@ export function parseRedisUrl(url: string): RespClientOptions {
  *
  * const client = new RespClient({ port: 6379, connections: 2 });
  * const reply = await client.command(["INCR", "counter"]);
+ * console.log(reply); // 1
  * await client.close();
  * ```
  */
@@ -216,8 +217,8 @@ export class RespClient {
     this.#next = (slot + 1) % this.#links.length;
     let link = this.#links[slot];
     if (link === null || link.dead) {
-      link = new Link(this.#options, () => this.#retire(slot, link!));
-      this.#links[slot] = link;
+      const fresh: Link = new Link(this.#options, () => this.#retire(slot, fresh));
+      this.#links[slot] = link = fresh;
     }
     return link.send(commands, options?.decoding ?? "bytes");
   }
@@ -286,7 +287,7 @@ class Link {
   #flushQueued = false;
   #queue: Pending[] = [];
   #head = 0;
-  #timer: number | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #parser = new Parser();
 
   constructor(options: LinkOptions, onDead: () => void) {
@@ -303,11 +304,13 @@ class Link {
     }
     if (options.db !== 0) handshake.push(["SELECT", options.db]);
     if (handshake.length > 0) {
-      this.send(handshake, "text").then((replies) => {
-        const failed = replies.find((r) => r instanceof RespError);
-        if (failed !== undefined) {
-          // Only the first word (e.g. WRONGPASS, NOAUTH): the rest may echo user input.
-          const code = String((failed as RespError).message).split(" ", 1)[0];
+      this.#enqueue(handshake, "text", (replies) => {
+        const failed = replies.find((reply) => reply instanceof RespError);
+        // Failing synchronously, inside the read loop, keeps the replies that follow (NOAUTH …)
+        // from reaching callers as if they were answers to their commands. Only the first word
+        // (WRONGPASS, NOAUTH …) is kept: the rest may echo configuration.
+        if (failed instanceof RespError) {
+          const code = failed.message.split(" ", 1)[0];
           this.#fail(new RespConnectionError(`Redis handshake failed: ${code}`));
         }
       }, () => {});
@@ -317,27 +320,38 @@ class Link {
 
   send(commands: readonly (readonly RespArg[])[], decoding: RespDecoding): Promise<RespReply[]> {
     if (this.dead) return Promise.reject(new RespConnectionError("Redis connection closed"));
+    return new Promise<RespReply[]>((resolve, reject) => {
+      this.#enqueue(commands, decoding, resolve, reject);
+    });
+  }
+
+  #enqueue(
+    commands: readonly (readonly RespArg[])[],
+    decoding: RespDecoding,
+    resolve: (replies: RespReply[]) => void,
+    reject: (error: Error) => void,
+  ): void {
     const out = this.#out;
     const mark = out.pos;
     try {
       for (const command of commands) out.command(command);
     } catch (error) {
+      // A bad argument must not leave half a command in the buffer.
       out.pos = mark;
-      return Promise.reject(error);
+      reject(error instanceof Error ? error : new TypeError(String(error)));
+      return;
     }
-    return new Promise<RespReply[]>((resolve, reject) => {
-      const timeout = this.#options.replyTimeoutMs;
-      this.#queue.push({
-        replies: [],
-        remaining: commands.length,
-        decoding,
-        deadline: timeout > 0 ? performance.now() + timeout : Infinity,
-        resolve,
-        reject,
-      });
-      if (timeout > 0 && this.#timer === undefined) this.#arm(timeout);
-      this.#scheduleFlush();
+    const timeout = this.#options.replyTimeoutMs;
+    this.#queue.push({
+      replies: [],
+      remaining: commands.length,
+      decoding,
+      deadline: timeout > 0 ? performance.now() + timeout : Infinity,
+      resolve,
+      reject,
     });
+    if (timeout > 0 && this.#timer === undefined) this.#arm(timeout);
+    this.#scheduleFlush();
   }
 
   close(): Promise<void> {
