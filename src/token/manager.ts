@@ -97,6 +97,17 @@ type StoreResult<T> = { ok: true; value: T } | { ok: false };
 
 const MAX_ALIASES = 1024;
 
+/**
+ * A store error's message without what some clients append to it: @upstash/redis
+ * quotes the whole command (sealed records, lease owners) after "command was:".
+ */
+function storeErrorMessage(error: unknown): string {
+  if (!(error instanceof Error)) return "Store call failed";
+  const cut = error.message.indexOf(", command was:");
+  const message = cut === -1 ? error.message : error.message.slice(0, cut);
+  return `${error.name}: ${message.slice(0, 200)}`;
+}
+
 function makeView(
   officeId: string,
   token: StoredToken,
@@ -389,7 +400,7 @@ export class TokenManager {
         type: "store_error",
         officeId: entry.officeId,
         operation,
-        message: error instanceof Error ? error.message : "Store call failed",
+        message: storeErrorMessage(error),
       });
       return { ok: false };
     } finally {
