@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import {
+  AqcError,
+  ConfigError,
+  generateGatewayKey,
+  generateTokenKey,
+  loadConfig,
+} from "../src/mod.ts";
+
+const SECRET = "client-secret-must-never-print";
+const UPSTASH_TOKEN = "upstash-token-must-never-print";
+
+async function baseEnv(): Promise<Record<string, string>> {
+  const { entry } = await generateGatewayKey("web", ["nce1a0955"]);
+  return {
+    AQC_API_URL: "https://test.travel.api.amadeus.com/",
+    AQC_CLIENT_ID: "client-id",
+    AQC_CLIENT_SECRET: SECRET,
+    AQC_GATEWAY_KEYS: JSON.stringify([entry]),
+  };
+}
+
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    assert.ok(error instanceof AqcError);
+    assert.equal(error.code, "config_invalid");
+    for (const secret of [SECRET, UPSTASH_TOKEN]) assert.ok(!String(error).includes(secret));
+    return [...error.problems];
+  }
+  assert.fail("expected a ConfigError");
+}
+
+Deno.test("loadConfig reads a minimal configuration with defaults and one warning", async () => {
+  const config = loadConfig(await baseEnv());
+  assert.equal(config.credentials.apiUrl, "https://test.travel.api.amadeus.com");
+  assert.equal(config.refreshAheadSeconds, 300);
+  assert.equal(config.expirySkewSeconds, 30);
+  assert.equal(config.upstreamTimeoutMs, 30_000);
+  assert.equal(config.exposeTokens, false);
+  assert.equal(config.upstash, undefined);
+  assert.equal(config.warnings.length, 1);
+  assert.match(config.warnings[0], /in-memory/);
+  const [key] = config.gatewayKeys;
+  assert.equal(key.id, "web");
+  assert.ok(key.offices !== "*" && key.offices.has("NCE1A0955"));
+});
+
+Deno.test("loadConfig reads every optional variable", async () => {
+  const config = loadConfig({
+    ...(await baseEnv()),
+    AQC_OFFICES: " nce1a0955, DELAI08AA ,NCE1A0955",
+    UPSTASH_REDIS_REST_URL: "https://eu1-fine-cat-1234.upstash.io",
+    UPSTASH_REDIS_REST_TOKEN: UPSTASH_TOKEN,
+    AQC_TOKEN_KEY: generateTokenKey(),
+    AQC_REFRESH_AHEAD_S: "120",
+    AQC_EXPIRY_SKEW_S: "10",
+    AQC_UPSTREAM_TIMEOUT_MS: "5000",
+    AQC_MAX_BODY_BYTES: "2048",
+    AQC_EXPOSE_TOKENS: "TRUE",
+  });
+  assert.deepEqual(config.offices, ["NCE1A0955", "DELAI08AA"]);
+  assert.equal(config.upstash?.url, "https://eu1-fine-cat-1234.upstash.io");
+  assert.equal(config.refreshAheadSeconds, 120);
+  assert.equal(config.expirySkewSeconds, 10);
+  assert.equal(config.upstreamTimeoutMs, 5000);
+  assert.equal(config.maxBodyBytes, 2048);
+  assert.equal(config.exposeTokens, true);
+  assert.deepEqual(config.warnings, []);
+});
+
+Deno.test("loadConfig names every wrong variable on its own line, never a secret value", async () => {
+  const env = await baseEnv();
+  const cases: Array<[Record<string, string | undefined>, RegExp]> = [
+    [{ AQC_API_URL: undefined }, /^AQC_API_URL is required$/],
+    [{ AQC_API_URL: "http://api.example.com" }, /^AQC_API_URL must use https/],
+    [{ AQC_API_URL: "not a url" }, /^AQC_API_URL is not an absolute URL$/],
+    [{ AQC_API_URL: "https://u:p@api.example.com" }, /^AQC_API_URL must not contain credentials/],
+    [{ AQC_CLIENT_ID: " " }, /^AQC_CLIENT_ID is required$/],
+    [{ AQC_CLIENT_SECRET: undefined }, /^AQC_CLIENT_SECRET is required$/],
+    [{ AQC_OFFICES: "NCE1A0955,bad" }, /^AQC_OFFICES has an invalid office id "bad"$/],
+    [
+      { UPSTASH_REDIS_REST_URL: "https://x.upstash.io", AQC_TOKEN_KEY: generateTokenKey() },
+      /^UPSTASH_REDIS_REST_TOKEN is required/,
+    ],
+    [
+      { UPSTASH_REDIS_REST_TOKEN: UPSTASH_TOKEN, AQC_TOKEN_KEY: generateTokenKey() },
+      /^UPSTASH_REDIS_REST_URL is required/,
+    ],
+    [
+      { UPSTASH_REDIS_REST_URL: "https://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: UPSTASH_TOKEN },
+      /^AQC_TOKEN_KEY is required when Upstash is configured/,
+    ],
+    [{ AQC_TOKEN_KEY: "c2hvcnQ" }, /^AQC_TOKEN_KEY must be base64url of 32 random bytes/],
+    [{ AQC_GATEWAY_KEYS: undefined }, /^AQC_GATEWAY_KEYS is required/],
+    [{ AQC_GATEWAY_KEYS: "{" }, /^AQC_GATEWAY_KEYS must be JSON/],
+    [{ AQC_GATEWAY_KEYS: "[]" }, /^AQC_GATEWAY_KEYS must be a non-empty JSON array/],
+    [
+      { AQC_GATEWAY_KEYS: '[{"id":"web","sha256":"abc","offices":["*"]}]' },
+      /^AQC_GATEWAY_KEYS\[0\]\.sha256 must be 64 hex characters/,
+    ],
+    [
+      { AQC_GATEWAY_KEYS: `[{"id":"web","sha256":"${"a".repeat(64)}","offices":[]}]` },
+      /^AQC_GATEWAY_KEYS\[0\]\.offices must be a non-empty array/,
+    ],
+    [
+      { AQC_GATEWAY_KEYS: `[{"id":"web","sha256":"${"a".repeat(64)}","offices":["NCE"]}]` },
+      /^AQC_GATEWAY_KEYS\[0\]\.offices has an invalid office id "NCE"$/,
+    ],
+    [{ AQC_REFRESH_AHEAD_S: "-1" }, /^AQC_REFRESH_AHEAD_S must be a whole number from 0 to 3600/],
+    [{ AQC_EXPIRY_SKEW_S: "1.5" }, /^AQC_EXPIRY_SKEW_S must be a whole number/],
+    [{ AQC_UPSTREAM_TIMEOUT_MS: "10" }, /^AQC_UPSTREAM_TIMEOUT_MS must be a whole number from 100/],
+    [{ AQC_MAX_BODY_BYTES: "lots" }, /^AQC_MAX_BODY_BYTES must be a whole number/],
+    [{ AQC_EXPOSE_TOKENS: "yes" }, /^AQC_EXPOSE_TOKENS must be true or false/],
+  ];
+  for (const [override, expected] of cases) {
+    const problems = problemsOf({ ...env, ...override });
+    assert.equal(problems.length, 1, `${JSON.stringify(override)} → ${problems.join(" | ")}`);
+    assert.match(problems[0], expected);
+  }
+  // Several problems at once: one line each.
+  const many = problemsOf({ AQC_CLIENT_SECRET: SECRET, AQC_TOKEN_KEY: SECRET });
+  assert.ok(many.length >= 4, many.join("\n"));
+  assert.ok(many.every((line) => /^[A-Z_]+/.test(line) && !line.includes("\n")));
+});
+
+Deno.test("loadConfig without gateway keys when not required (library use)", async () => {
+  const env = await baseEnv();
+  delete env.AQC_GATEWAY_KEYS;
+  const config = loadConfig(env, { requireGatewayKeys: false });
+  assert.deepEqual(config.gatewayKeys, []);
+});
