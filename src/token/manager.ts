@@ -564,7 +564,7 @@ export class TokenManager {
         accessToken: issued.accessToken,
         issuedAt: issued.issuedAt,
         expiresAt: issued.expiresAt,
-        usableUntil: 0,
+        usableUntil: issued.expiresAt,
       };
       const view = this.#install(entry, token, "endpoint");
       const stored = entry.token!.stored;
