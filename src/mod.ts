@@ -74,7 +74,9 @@ export {
   createGateway,
   createTokenManager,
   type CreateTokenManagerOptions,
+  type GatewayApp,
   type GatewayEnv,
+  type GatewayExecutionContext,
   type GatewayLogEntry,
   type GatewayOptions,
 } from "./gateway/create_gateway.ts";

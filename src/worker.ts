@@ -38,11 +38,10 @@
  */
 // @ts-types="./types/cloudflare_workers.d.ts"
 import { WorkerEntrypoint } from "cloudflare:workers";
-import type { Hono } from "@hono/hono";
 import type { ExecutionContext, ScheduledController } from "./types/cloudflare_workers.d.ts";
 import { type AqcConfig, ConfigError, loadConfig } from "./config/load_config.ts";
 import { AqcError, type AqcErrorCode } from "./errors.ts";
-import { createGateway, createTokenManager, type GatewayEnv } from "./gateway/create_gateway.ts";
+import { createGateway, createTokenManager, type GatewayApp } from "./gateway/create_gateway.ts";
 import { problem } from "./gateway/problem.ts";
 import { normalizeOfficeId } from "./office.ts";
 import type { PrewarmResult, TokenManager } from "./token/manager.ts";
@@ -117,7 +116,7 @@ type Instance =
     ok: true;
     config: AqcConfig;
     tokens: TokenManager;
-    app: Hono<GatewayEnv>;
+    app: GatewayApp;
   }
   | {
     ok: false;
@@ -149,15 +148,6 @@ function variableNames(lines: readonly string[]): string[] {
   return [...names];
 }
 
-/**
- * `fetch` for token requests. workerd refuses `redirect: "error"` (a TypeError before any I/O:
- * it supports only "follow" and "manual"); "manual" keeps the guarantee that matters, that the
- * form with the client secret is never re-sent to another location: the 3xx comes back as is
- * and is classified as a failed token request.
- */
-const workersFetch: typeof fetch = (input, init) =>
-  fetch(input, init?.redirect === "error" ? { ...init, redirect: "manual" } : init);
-
 function build(bindings: Record<string, string>): Instance {
   let config: AqcConfig;
   try {
@@ -171,7 +161,7 @@ function build(bindings: Record<string, string>): Instance {
     return { ok: false, invalid: variableNames(lines) };
   }
   for (const warning of config.warnings) console.warn(`aqc-edge: ${warning}`);
-  const tokens = createTokenManager(config, { fetch: workersFetch });
+  const tokens = createTokenManager(config);
   return { ok: true, config, tokens, app: createGateway(config, { tokens }) };
 }
 

@@ -43,6 +43,8 @@ Deno.test("resolveAqcUrl refuses traversal and host escapes in every spelling", 
       "/v1/%00x",
       "/v1/%zz",
       "/\t/x",
+      "/http:%2F%2Fevil.example/x",
+      "/v1/%2F/x",
     ]
   ) {
     assert.throws(() => resolveAqcUrl(ROOT, path), refused, path);

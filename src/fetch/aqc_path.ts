@@ -35,7 +35,6 @@ export function resolveAqcUrl(apiUrl: string, path: string): URL {
   const queryAt = path.indexOf("?");
   const pathname = queryAt === -1 ? path : path.slice(0, queryAt);
   if (path.includes("#")) throw refuse("must not contain a fragment");
-  if (pathname.includes("//")) throw refuse("must not contain empty segments");
   // Checked after each round of decoding too: an upstream that decodes %2e%2e%2f (or
   // decodes twice) must still find no traversal to follow.
   const spellings = [pathname];
@@ -56,7 +55,8 @@ export function resolveAqcUrl(apiUrl: string, path: string): URL {
     for (const segment of text.split("/")) {
       if (segment === "." || segment === "..") throw refuse("must not contain . or .. segments");
     }
-    if (text.startsWith("//")) throw refuse("must not start with //");
+    // In any spelling, "//" is an empty segment or the start of an absolute URL.
+    if (text.includes("//")) throw refuse("must not contain empty segments or URLs");
   }
   const root = new URL(apiUrl);
   const url = new URL(root.href.replace(/\/+$/, "") + path);

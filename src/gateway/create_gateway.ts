@@ -6,6 +6,7 @@
 import { type Context, Hono } from "@hono/hono";
 import { bearerAuth } from "@hono/hono/bearer-auth";
 import { bodyLimit } from "@hono/hono/body-limit";
+import { HTTPException } from "@hono/hono/http-exception";
 import { requestId } from "@hono/hono/request-id";
 import { secureHeaders } from "@hono/hono/secure-headers";
 import { setMetric, timing } from "@hono/hono/timing";
@@ -27,6 +28,30 @@ import { problem } from "./problem.ts";
 export type GatewayEnv = {
   Variables: { gatewayKey: GatewayKey; requestId: string };
 };
+
+/** The part of a Workers `ExecutionContext` the gateway uses. */
+export interface GatewayExecutionContext {
+  /** Keeps the isolate alive until the promise settles. */
+  waitUntil(promise: Promise<unknown>): void;
+  /** Lets the runtime fall back to the origin on an exception. */
+  passThroughOnException(): void;
+}
+
+/**
+ * The gateway: a Hono app. Its `fetch` is the Web-standard handler for `deno serve`,
+ * `Deno.serve`, Workers and service bindings; `request` is Hono's test helper. Mount it in
+ * another Hono app with `app.mount("/", gateway.fetch)`.
+ */
+export interface GatewayApp {
+  /** Handles one request; on Workers pass `env` and `ctx` through. */
+  fetch(
+    request: Request,
+    env?: unknown,
+    executionCtx?: GatewayExecutionContext,
+  ): Response | Promise<Response>;
+  /** Sends a request to the app without a server (tests, scripts). */
+  request(input: string | URL | Request, init?: RequestInit): Response | Promise<Response>;
+}
 
 /** Options of {@linkcode createTokenManager}. */
 export interface CreateTokenManagerOptions {
@@ -157,7 +182,7 @@ function upstreamPath(url: string): string {
  * @returns The Hono app.
  * @throws {AqcError} `config_invalid` when no gateway key is configured.
  */
-export function createGateway(config: AqcConfig, options: GatewayOptions = {}): Hono<GatewayEnv> {
+export function createGateway(config: AqcConfig, options: GatewayOptions = {}): GatewayApp {
   if (config.gatewayKeys.length === 0) {
     throw new AqcError("config_invalid", "AQC_GATEWAY_KEYS is required for the gateway");
   }
@@ -320,6 +345,8 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
 
   app.notFound(() => problem("not_found", "No such route"));
   app.onError((error, c) => {
+    // bearerAuth rejects by throwing its (problem+json) response.
+    if (error instanceof HTTPException) return error.getResponse();
     // Body-limit overruns surface here first; the middleware then answers 413 itself.
     if (error instanceof Error && error.name === "BodyLimitError") {
       return problem("payload_too_large", `Request body exceeds ${config.maxBodyBytes} bytes`);

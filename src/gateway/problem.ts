@@ -65,7 +65,7 @@ export interface ProblemOptions {
  *
  * @example
  * ```ts
- * import { problem } from "@aqc-edge/aqc-edge/gateway";
+ * import { problem } from "@aqc-edge/aqc-edge";
  *
  * const response = problem("office_forbidden", "This key may not call office NCE1A0955");
  * console.log(response.status); // 403

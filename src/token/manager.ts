@@ -260,7 +260,17 @@ export class TokenManager {
         return cached.views.l1;
       }
     }
-    return await raceAbort(this.#obtain(entry), options.signal);
+    const pending = this.#obtain(entry);
+    if (options.waitUntil !== undefined) {
+      // The flight is shared: if this caller goes away, the runtime must still finish it
+      // for the others waiting on it.
+      try {
+        options.waitUntil(pending.catch(() => undefined));
+      } catch {
+        // Outside a request some runtimes refuse waitUntil; the callers still await it.
+      }
+    }
+    return await raceAbort(pending, options.signal);
   }
 
   /**

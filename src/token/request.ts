@@ -204,7 +204,8 @@ export async function requestToken(
       },
       body,
       signal,
-      redirect: "error",
+      // Not "error": workerd refuses that mode; a 3xx is simply a non-200 failure here.
+      redirect: "manual",
     });
     if (response.status !== 200) throw await classifyFailure(response, now());
     if (!isJson(response.headers.get("content-type"))) {
