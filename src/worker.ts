@@ -323,6 +323,14 @@ export class AqcGateway extends WorkerEntrypoint<AqcWorkerEnv> {
   }
 }
 
+/** The shape of the Worker's default export. */
+export interface AqcWorker {
+  /** Answers one HTTP request with the gateway. */
+  fetch(request: Request, env: AqcWorkerEnv, ctx: ExecutionContext): Promise<Response>;
+  /** Prewarms `AQC_OFFICES` on the cron trigger. */
+  scheduled(controller: ScheduledController, env: AqcWorkerEnv, ctx: ExecutionContext): void;
+}
+
 /**
  * The Worker's default export: the gateway for HTTP (and for service bindings without
  * `entrypoint`), and the cron prewarm of `AQC_OFFICES`.
@@ -337,7 +345,7 @@ export class AqcGateway extends WorkerEntrypoint<AqcWorkerEnv> {
  * command = "deno task build:worker"
  * ```
  */
-export default {
+const worker: AqcWorker = {
   /**
    * Answers one HTTP request with the gateway.
    *
@@ -377,3 +385,5 @@ export default {
     ctx.waitUntil(prewarm(instance.tokens, offices));
   },
 };
+
+export default worker;

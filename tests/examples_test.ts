@@ -1,0 +1,36 @@
+/**
+ * The examples run as users would run them, so they cannot rot. (The consumer Worker
+ * example runs in workerd in worker_test.ts.)
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { createSearchHandler } from "../examples/deno_deploy/main.ts";
+import { generateTokenKey } from "../src/mod.ts";
+import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, serveSimulator } from "../dev/simulator/mod.ts";
+import { startUpstash } from "./helpers/redis.ts";
+
+Deno.test("examples/deno_deploy: two isolates search flights with one token request", async () => {
+  await using served = await serveSimulator();
+  await using upstash = await startUpstash();
+  const env = {
+    AQC_API_URL: served.url,
+    AQC_CLIENT_ID: DEFAULT_CLIENT_ID,
+    AQC_CLIENT_SECRET: DEFAULT_CLIENT_SECRET,
+    UPSTASH_REDIS_REST_URL: upstash.url,
+    UPSTASH_REDIS_REST_TOKEN: upstash.token,
+    AQC_TOKEN_KEY: generateTokenKey(),
+  };
+  const search = "http://edge.local/search?office=nce1a0955&from=NCE&to=JFK&date=2026-12-20";
+  for (const handler of [createSearchHandler(env), createSearchHandler(env)]) {
+    const response = await handler(new Request(search));
+    assert.equal(response.status, 200);
+    const body = await response.json();
+    assert.ok(body.data.length > 0);
+  }
+  assert.equal(served.simulator.counters.tokenRequests, 1);
+  assert.equal(served.simulator.counters.apiRequests, 2);
+  const bad = await createSearchHandler(env)(new Request("http://edge.local/search?office=nope"));
+  assert.equal(bad.status, 400);
+  assert.equal((await bad.json()).code, "office_invalid");
+});
