@@ -39,6 +39,10 @@ Deno.test("loadConfig reads a minimal configuration with defaults and one warnin
   assert.equal(config.refreshAheadSeconds, 300);
   assert.equal(config.expirySkewSeconds, 30);
   assert.equal(config.upstreamTimeoutMs, 30_000);
+  assert.equal(config.refreshJitterSeconds, 60);
+  assert.equal(config.tokenTimeoutMs, 5_000);
+  assert.equal(config.tokenDeadlineMs, 10_000);
+  assert.equal(config.storeTimeoutMs, 500);
   assert.equal(config.exposeTokens, false);
   assert.equal(config.upstash, undefined);
   assert.equal(config.warnings.length, 1);
@@ -58,6 +62,10 @@ Deno.test("loadConfig reads every optional variable", async () => {
     AQC_REFRESH_AHEAD_S: "120",
     AQC_EXPIRY_SKEW_S: "10",
     AQC_UPSTREAM_TIMEOUT_MS: "5000",
+    AQC_REFRESH_JITTER_S: "0",
+    AQC_TOKEN_TIMEOUT_MS: "1500",
+    AQC_TOKEN_DEADLINE_MS: "4000",
+    AQC_STORE_TIMEOUT_MS: "250",
     AQC_MAX_BODY_BYTES: "2048",
     AQC_EXPOSE_TOKENS: "TRUE",
   });
@@ -66,6 +74,10 @@ Deno.test("loadConfig reads every optional variable", async () => {
   assert.equal(config.refreshAheadSeconds, 120);
   assert.equal(config.expirySkewSeconds, 10);
   assert.equal(config.upstreamTimeoutMs, 5000);
+  assert.equal(config.refreshJitterSeconds, 0);
+  assert.equal(config.tokenTimeoutMs, 1500);
+  assert.equal(config.tokenDeadlineMs, 4000);
+  assert.equal(config.storeTimeoutMs, 250);
   assert.equal(config.maxBodyBytes, 2048);
   assert.equal(config.exposeTokens, true);
   assert.deepEqual(config.warnings, []);
@@ -113,6 +125,8 @@ Deno.test("loadConfig names every wrong variable on its own line, never a secret
     [{ AQC_EXPIRY_SKEW_S: "1.5" }, /^AQC_EXPIRY_SKEW_S must be a whole number/],
     [{ AQC_UPSTREAM_TIMEOUT_MS: "10" }, /^AQC_UPSTREAM_TIMEOUT_MS must be a whole number from 100/],
     [{ AQC_MAX_BODY_BYTES: "lots" }, /^AQC_MAX_BODY_BYTES must be a whole number/],
+    [{ AQC_TOKEN_DEADLINE_MS: "-1" }, /^AQC_TOKEN_DEADLINE_MS must be a whole number from 100/],
+    [{ AQC_STORE_TIMEOUT_MS: "5s" }, /^AQC_STORE_TIMEOUT_MS must be a whole number from 10/],
     [{ AQC_EXPOSE_TOKENS: "yes" }, /^AQC_EXPOSE_TOKENS must be true or false/],
   ];
   for (const [override, expected] of cases) {

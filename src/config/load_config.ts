@@ -46,6 +46,14 @@ export interface AqcConfig {
   expirySkewSeconds: number;
   /** `AQC_UPSTREAM_TIMEOUT_MS`, default 30,000. */
   upstreamTimeoutMs: number;
+  /** `AQC_REFRESH_JITTER_S`: upper bound of the per-isolate refresh jitter; default 60. */
+  refreshJitterSeconds?: number;
+  /** `AQC_TOKEN_TIMEOUT_MS`: timeout of one token request; default 5,000. */
+  tokenTimeoutMs?: number;
+  /** `AQC_TOKEN_DEADLINE_MS`: deadline of all attempts of one refresh; default 10,000. */
+  tokenDeadlineMs?: number;
+  /** `AQC_STORE_TIMEOUT_MS`: timeout of one Upstash call (slower = a miss); default 500. */
+  storeTimeoutMs?: number;
   /** `AQC_MAX_BODY_BYTES`, default 1 MiB. */
   maxBodyBytes: number;
   /** `AQC_EXPOSE_TOKENS=true` enables `POST /token/:office`. */
@@ -281,6 +289,24 @@ export function loadConfig(
     min: 1,
     max: 104_857_600,
   }, problems);
+  // Optional tuning of the token engine, mainly for tests and chaos drills that compress
+  // time; the defaults are the TokenManager's own.
+  const refreshJitterSeconds = parseInteger(env, "AQC_REFRESH_JITTER_S", 60, {
+    min: 0,
+    max: 600,
+  }, problems);
+  const tokenTimeoutMs = parseInteger(env, "AQC_TOKEN_TIMEOUT_MS", 5_000, {
+    min: 100,
+    max: 60_000,
+  }, problems);
+  const tokenDeadlineMs = parseInteger(env, "AQC_TOKEN_DEADLINE_MS", 10_000, {
+    min: 100,
+    max: 120_000,
+  }, problems);
+  const storeTimeoutMs = parseInteger(env, "AQC_STORE_TIMEOUT_MS", 500, {
+    min: 10,
+    max: 10_000,
+  }, problems);
 
   const expose = value("AQC_EXPOSE_TOKENS")?.toLowerCase();
   if (expose !== undefined && expose !== "true" && expose !== "false") {
@@ -294,6 +320,10 @@ export function loadConfig(
     refreshAheadSeconds,
     expirySkewSeconds,
     upstreamTimeoutMs,
+    refreshJitterSeconds,
+    tokenTimeoutMs,
+    tokenDeadlineMs,
+    storeTimeoutMs,
     maxBodyBytes,
     exposeTokens: expose === "true",
     warnings,

@@ -65,7 +65,7 @@ export interface CreateTokenManagerOptions {
   store?: TokenStore;
   /** An Upstash client to use instead of one built from `UPSTASH_*` (e.g. Workers'). */
   redis?: UpstashRedisClient;
-  /** Timeout of each Redis call in ms; default 500. */
+  /** Timeout of each Redis call in ms; default `AQC_STORE_TIMEOUT_MS`, else 500. */
   storeTimeoutMs?: number;
 }
 
@@ -90,7 +90,7 @@ export function createTokenManager(
   config: AqcConfig,
   options: CreateTokenManagerOptions = {},
 ): TokenManager {
-  const storeTimeoutMs = options.storeTimeoutMs ?? 500;
+  const storeTimeoutMs = options.storeTimeoutMs ?? config.storeTimeoutMs ?? 500;
   let store = options.store;
   if (store === undefined && config.upstash !== undefined && config.tokenKey !== undefined) {
     const redis = options.redis ?? new Redis({
@@ -108,6 +108,13 @@ export function createTokenManager(
     refreshAheadSeconds: config.refreshAheadSeconds,
     expirySkewSeconds: config.expirySkewSeconds,
     storeTimeoutMs,
+    ...(config.refreshJitterSeconds === undefined
+      ? {}
+      : { refreshJitterSeconds: config.refreshJitterSeconds }),
+    ...(config.tokenTimeoutMs === undefined
+      ? {}
+      : { tokenRequestTimeoutMs: config.tokenTimeoutMs }),
+    ...(config.tokenDeadlineMs === undefined ? {} : { retryDeadlineMs: config.tokenDeadlineMs }),
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.now ? { now: options.now } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
