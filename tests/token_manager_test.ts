@@ -452,3 +452,32 @@ Deno.test("no secret or access token in any error, String(error) or event", asyn
     }
   }
 });
+
+Deno.test("a peer that finishes between our L2 read and our lease: its token is adopted, no second request", async () => {
+  await using served = await serveSimulator();
+  const shared = new MemoryTokenStore();
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  // Isolate B reads L2 (a miss), then its lease attempt is held back until A has fetched,
+  // written and released: the window two isolates on two threads really do hit.
+  const late = {
+    read: (id: string) => shared.read(id),
+    writeToken: (...a: Parameters<MemoryTokenStore["writeToken"]>) => shared.writeToken(...a),
+    deleteToken: (id: string, token: string) => shared.deleteToken(id, token),
+    writeFailure: (...a: Parameters<MemoryTokenStore["writeFailure"]>) => shared.writeFailure(...a),
+    acquireLease: async (id: string, owner: string, ttlMs: number) => {
+      await gate;
+      return await shared.acquireLease(id, owner, ttlMs);
+    },
+    releaseLease: (id: string, owner: string) => shared.releaseLease(id, owner),
+  };
+  const a = manager(served, { store: shared });
+  const b = manager(served, { store: late });
+  const pending = b.tokens.getToken(OFFICE);
+  const first = await a.tokens.getToken(OFFICE);
+  open();
+  const second = await pending;
+  assert.equal(served.simulator.counters.tokenRequests, 1);
+  assert.equal(second.accessToken, first.accessToken);
+  assert.equal(second.source, "l2");
+});

@@ -567,7 +567,32 @@ export class TokenManager {
       if (waited !== undefined) return waited;
       leased = { ok: true, value: true };
     }
+    let peerFailure: AqcError | undefined;
     try {
+      if (leased.ok && leased.value) {
+        // Double-check once the lease is ours: a peer on another thread may have fetched,
+        // written and released between our read and our lease, and a second token request
+        // would be wasted (seen with two `deno serve --parallel` isolates at a cold start).
+        const again = await this.#storeCall(entry, "read", (store) => store.read(id));
+        now = this.#now();
+        if (again.ok) {
+          const { token, failure } = again.value;
+          if (this.#adoptable(entry, token, now)) {
+            this.#emit({ type: "hit", officeId, source: "l2" });
+            return this.#install(entry, token!, "l2");
+          }
+          if (failure !== undefined && now < failure.until) {
+            entry.failure = failure;
+            this.#emit({
+              type: "negative_cache_hit",
+              officeId,
+              code: failure.code,
+              retryAfterMs: failure.until - now,
+            });
+            throw (peerFailure = failureError(failure, now));
+          }
+        }
+      }
       const issued = await this.#requestWithRetries(entry);
       now = this.#now();
       const token: StoredToken = {
@@ -581,7 +606,8 @@ export class TokenManager {
       await this.#storeCall(entry, "writeToken", (store) => store.writeToken(id, stored));
       return view;
     } catch (error) {
-      if (!(error instanceof AqcError)) throw error;
+      // A peer's failure is shared as it stands, not recorded again as ours.
+      if (!(error instanceof AqcError) || error === peerFailure) throw error;
       now = this.#now();
       const hold = error.code === "credentials_rejected"
         ? this.#rejectedMs
