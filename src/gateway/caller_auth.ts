@@ -32,6 +32,46 @@ export async function findGatewayKey(
 }
 
 /**
+ * Verifies gateway keys and remembers the ones that matched, so a caller's later requests
+ * skip the SHA-256 (an asynchronous WebCrypto call that was the largest cost of a warm
+ * gateway request).
+ *
+ * Only keys that matched are remembered: each is a preimage of a configured hash, so the
+ * memory is bounded by the number of configured keys whatever callers send. A key not
+ * remembered is always hashed and compared in constant time by
+ * {@linkcode findGatewayKey}; the map lookup itself compares the presented string only with
+ * keys already proven valid, and only after their (seeded) string hashes collide.
+ */
+export class GatewayKeyVerifier {
+  readonly #keys: readonly GatewayKey[];
+  readonly #verified = new Map<string, GatewayKey>();
+
+  /**
+   * Creates a verifier for the configured keys.
+   *
+   * @param keys The configured keys (`AQC_GATEWAY_KEYS`).
+   */
+  constructor(keys: readonly GatewayKey[]) {
+    this.#keys = keys;
+  }
+
+  /**
+   * The key matching `presented`: at once when it matched before, else after hashing it.
+   *
+   * @param presented The bearer value the caller sent.
+   * @returns The matching key, or `undefined`.
+   */
+  verify(presented: string): GatewayKey | undefined | Promise<GatewayKey | undefined> {
+    const known = this.#verified.get(presented);
+    if (known !== undefined) return known;
+    return findGatewayKey(this.#keys, presented).then((key) => {
+      if (key !== undefined) this.#verified.set(presented, key);
+      return key;
+    });
+  }
+}
+
+/**
  * Whether `key` may call `officeId` (canonical), given the served offices.
  *
  * @param key The caller's key.

@@ -20,7 +20,7 @@ import type { TokenStore } from "../store/store.ts";
 import { type UpstashRedisClient, UpstashTokenStore } from "../store/upstash_store.ts";
 import { TokenManager } from "../token/manager.ts";
 import type { TokenEvent } from "../token/types.ts";
-import { findGatewayKey, keyAllowsOffice } from "./caller_auth.ts";
+import { GatewayKeyVerifier, keyAllowsOffice } from "./caller_auth.ts";
 import { forwardRequestHeaders, forwardResponseHeaders } from "./headers.ts";
 import { problem } from "./problem.ts";
 
@@ -242,9 +242,10 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
       headers: { "www-authenticate": 'Bearer realm="aqc-edge"' },
     });
   };
+  const verifier = new GatewayKeyVerifier(config.gatewayKeys);
   const callerAuth = bearerAuth({
     verifyToken: async (token, c) => {
-      const key = await findGatewayKey(config.gatewayKeys, token);
+      const key = await verifier.verify(token);
       if (key !== undefined) (c as Context<GatewayEnv>).set("gatewayKey", key);
       return key !== undefined;
     },
