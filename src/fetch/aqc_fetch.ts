@@ -51,6 +51,25 @@ export interface CreateAqcFetchOptions {
 const BODYLESS = new Set(["GET", "HEAD"]);
 
 /**
+ * The body to send, replayable after a 401 with the very same bytes. Strings and blobs are
+ * immutable, so `fetch` sends them again as they are (with its usual default content
+ * type); anything else (a stream, bytes the caller may change, form data) is buffered once,
+ * keeping the content type `fetch` would have derived from it (e.g. a multipart boundary).
+ */
+async function replayableBody(
+  url: URL,
+  method: string,
+  body: BodyInit,
+  headers: Headers,
+): Promise<BodyInit> {
+  if (typeof body === "string" || body instanceof Blob) return body;
+  const buffered = new Request(url, { method, body, headers });
+  const derived = buffered.headers.get("content-type");
+  if (derived !== null && !headers.has("content-type")) headers.set("content-type", derived);
+  return await buffered.arrayBuffer();
+}
+
+/**
  * Creates an authenticated AQC `fetch`. Each call gets a token for the office (from
  * cache when possible), sets `Authorization: Bearer …`, and sends the request with a
  * timeout. On a 401 it invalidates exactly that token, obtains a fresh one and replays
@@ -91,10 +110,9 @@ export function createAqcFetch(options: CreateAqcFetchOptions): AqcFetch {
     const method = (requestInit.method ?? "GET").toUpperCase();
     const headers = new Headers(requestInit.headers);
     headers.delete("authorization");
-    // Buffered once so that a replay after a 401 sends the very same bytes.
     const body = BODYLESS.has(method) || requestInit.body == null
       ? undefined
-      : await new Request(url, { method, body: requestInit.body, headers }).arrayBuffer();
+      : await replayableBody(url, method, requestInit.body, headers);
 
     const token = async (replay: boolean): Promise<AccessToken> => {
       const started = performance.now();
