@@ -160,6 +160,12 @@ Deno.test("UpstashTokenStore compare-and-delete and leases", async () => {
   assert.equal(await store.acquireLease(ID_A, "two", 150), true);
   await new Promise((resolve) => setTimeout(resolve, 250)); // a dead holder's lease expires
   assert.equal(await store.acquireLease(ID_A, "three", 1_000), true);
+  // Re-entrant for its holder: a lease SET applied after its caller timed out (a frozen
+  // Redis) is taken again by that caller, not waited out; others still wait.
+  assert.equal(await store.acquireLease(ID_A, "three", 2_000), true);
+  const pttl = await redisCommand(upstash.redis.port, ["PTTL", `${REDIS_KEY_PREFIX}lease:${ID_A}`]);
+  assert.ok(Number(pttl) > 1_000, "extended");
+  assert.equal(await store.acquireLease(ID_A, "two", 1_000), false);
 
   // A token written clears the failure it supersedes.
   await store.writeFailure(ID_B, {

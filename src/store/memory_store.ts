@@ -88,9 +88,10 @@ export class MemoryTokenStore implements TokenStore {
     return Promise.resolve();
   }
 
-  /** Takes the lease if free. */
+  /** Takes the lease if free or already held by `owner` (then extends it). */
   acquireLease(id: string, owner: string, ttlMs: number): Promise<boolean> {
-    if (this.#live(this.#leases, id) !== undefined) return Promise.resolve(false);
+    const holder = this.#live(this.#leases, id);
+    if (holder !== undefined && holder !== owner) return Promise.resolve(false);
     this.#leases.set(id, { value: owner, until: this.#now() + ttlMs });
     return Promise.resolve(true);
   }

@@ -68,7 +68,11 @@ export interface TokenStore {
   deleteToken(id: string, accessToken: string): Promise<boolean>;
   /** Shares a classified failure until `failure.until`. */
   writeFailure(id: string, failure: StoredFailure): Promise<void>;
-  /** Takes the refresh lease if nobody holds it (`SET NX PX`). Resolves `true` if taken. */
+  /**
+   * Takes the refresh lease if nobody holds it (`SET NX PX`), or extends it if `owner`
+   * already does (so a lease applied after its caller timed out never locks that caller
+   * out). Resolves `true` if taken.
+   */
   acquireLease(id: string, owner: string, ttlMs: number): Promise<boolean>;
   /** Releases the lease only if `owner` still holds it. */
   releaseLease(id: string, owner: string): Promise<void>;

@@ -52,6 +52,16 @@ export interface UpstashTokenStoreOptions {
 /** The Redis key prefix; `v1` changes only with an incompatible layout. */
 export const REDIS_KEY_PREFIX = "aqc:v1:";
 
+// SET NX PX, or, when the caller already holds the lease, extend it. A lease SET that a
+// slow or frozen Redis applies after its caller gave up (timed out) is then not an orphan
+// that locks its own isolate out until the TTL: the owner simply takes it again.
+const ACQUIRE_LEASE = `if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then return 1 end
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+  redis.call("PEXPIRE", KEYS[1], ARGV[2])
+  return 1
+end
+return 0`;
+
 const RELEASE_LEASE = `if redis.call("GET", KEYS[1]) == ARGV[1] then
   return redis.call("DEL", KEYS[1])
 end
@@ -223,13 +233,13 @@ export class UpstashTokenStore implements TokenStore {
     await this.#redis.set(failureKey(id), encodeFailure(failure), { px: ttl });
   }
 
-  /** `SET lease owner NX PX ttl`. */
+  /** `SET lease owner NX PX ttl`, re-entrant for the owner already holding it (one `EVAL`). */
   async acquireLease(id: string, owner: string, ttlMs: number): Promise<boolean> {
-    const result = await this.#redis.set(leaseKey(id), owner, {
-      nx: true,
-      px: Math.max(1, Math.floor(ttlMs)),
-    });
-    return result === "OK";
+    const taken = await this.#redis.eval(ACQUIRE_LEASE, [leaseKey(id)], [
+      owner,
+      String(Math.max(1, Math.floor(ttlMs))),
+    ]);
+    return Number(taken) === 1;
   }
 
   /** Compare-and-delete of the lease. */
