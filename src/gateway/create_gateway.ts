@@ -145,14 +145,14 @@ export interface GatewayOptions extends CreateTokenManagerOptions {
 
 const ROUTE_PREFIX = "/aqc/";
 
-function executionWaitUntil(c: Context): ((p: Promise<unknown>) => void) | undefined {
-  try {
-    const ctx = c.executionCtx;
-    return (promise) => ctx.waitUntil(promise);
-  } catch {
-    // Deno has no ExecutionContext; the token manager tracks background work itself.
-    return undefined;
-  }
+/**
+ * The request's `ctx.waitUntil` (Workers), looked up only when the token manager has
+ * background work to hand over. Looking it up on every request cost an `Error` with its
+ * stack on Deno, where Hono's `executionCtx` getter throws for lack of one; when it
+ * throws, the token manager tracks the work itself.
+ */
+function executionWaitUntil(c: Context): (p: Promise<unknown>) => void {
+  return (promise) => c.executionCtx.waitUntil(promise);
 }
 
 /** The part of the URL after `/aqc/{office}`: path and query, exactly as sent. */
@@ -320,14 +320,13 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
       const request = c.req.raw;
       const method = request.method;
       let upstreamStarted = 0;
-      const waitUntil = executionWaitUntil(c);
       try {
         const response = await aqcFetch(officeId, upstreamPath(request.url), {
           method,
           headers: forwardRequestHeaders(request.headers),
           body: method === "GET" || method === "HEAD" ? null : request.body,
           signal: request.signal,
-          ...(waitUntil ? { waitUntil } : {}),
+          waitUntil: executionWaitUntil(c),
           onToken: (timing) => {
             setMetric(
               c,
