@@ -37,38 +37,41 @@ function connectionNamed(headers: Headers): Set<string> {
  * headers and every header named in `Connection`, the caller's `Authorization` (their
  * gateway key), `Proxy-Authorization`, `Host` and `Content-Length`.
  *
+ * Returns name/value pairs rather than a `Headers`: whoever sends them builds its
+ * `Headers` from the pairs at once, where copying a `Headers` would iterate (sort and
+ * combine) it again.
+ *
  * @param headers The caller's headers.
  * @returns Headers safe to send to AQC (the bearer is set afterwards).
  */
-export function forwardRequestHeaders(headers: Headers): Headers {
+export function forwardRequestHeaders(headers: Headers): [string, string][] {
   const named = connectionNamed(headers);
-  const out = new Headers();
+  const out: [string, string][] = [];
   for (const [name, value] of headers) {
     if (HOP_BY_HOP.has(name) || REQUEST_OWNED.has(name) || named.has(name)) continue;
-    out.append(name, value);
+    out.push([name, value]);
   }
   return out;
 }
 
 /**
  * Copies the end-to-end headers of AQC's answer in one pass: drops hop-by-hop headers
- * and every header named in `Connection`.
+ * and every header named in `Connection`. Pairs, for the same reason as
+ * {@linkcode forwardRequestHeaders}.
  *
  * @param headers AQC's headers.
  * @returns Headers to send to the caller.
  */
-export function forwardResponseHeaders(headers: Headers): Headers {
+export function forwardResponseHeaders(headers: Headers): [string, string][] {
   const named = connectionNamed(headers);
-  const out = new Headers();
+  const out: [string, string][] = [];
+  let cookies = false;
   for (const [name, value] of headers) {
     if (HOP_BY_HOP.has(name) || named.has(name)) continue;
-    out.append(name, value);
+    // Set-Cookie is the one header Headers iteration may fold; copied faithfully below.
+    if (name === "set-cookie") cookies = true;
+    else out.push([name, value]);
   }
-  // Set-Cookie is the one header Headers iteration may fold; copy it faithfully.
-  const cookies = headers.getSetCookie();
-  if (cookies.length > 1) {
-    out.delete("set-cookie");
-    for (const cookie of cookies) out.append("set-cookie", cookie);
-  }
+  if (cookies) { for (const cookie of headers.getSetCookie()) out.push(["set-cookie", cookie]); }
   return out;
 }
