@@ -292,7 +292,8 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
       const officeId = officeFor(c);
       if (officeId instanceof Response) return officeId;
       try {
-        const token = await tokens.getToken(officeId, { signal: c.req.raw.signal });
+        // No request.signal here either (see the proxy route below).
+        const token = await tokens.getToken(officeId);
         return c.json(
           {
             access_token: token.accessToken,
@@ -325,7 +326,11 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
           method,
           headers: forwardRequestHeaders(request.headers),
           body: method === "GET" || method === "HEAD" ? null : request.body,
-          signal: request.signal,
+          // request.signal is not linked to the upstream call: on Deno reading it prints a
+          // deprecation warning (it also aborts after successful responses), and linking it
+          // cost an AbortSignal.any per request. The call is bounded by the upstream
+          // timeout, and a caller that leaves mid-answer cancels the streamed body, which
+          // cancels the upstream fetch.
           waitUntil: executionWaitUntil(c),
           onToken: (timing) => {
             setMetric(
