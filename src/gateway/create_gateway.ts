@@ -146,6 +146,14 @@ export interface GatewayOptions extends CreateTokenManagerOptions {
 const ROUTE_PREFIX = "/aqc/";
 
 /**
+ * A `Host` header that is `host[:port]` (RFC 9110 §7.2): a reg-name, IPv4 or IP literal. The
+ * server builds `request.url` from it, so one holding `/`, `?`, `#`, `@`, `\` or spaces
+ * (e.g. `evil.example/aqc/OTHER1234`) would move the path the route and the upstream path
+ * are read from.
+ */
+const VALID_HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::\d{1,5})?$/;
+
+/**
  * The request's `ctx.waitUntil` (Workers), looked up only when the token manager has
  * background work to hand over. Looking it up on every request cost an `Error` with its
  * stack on Deno, where Hono's `executionCtx` getter throws for lack of one; when it
@@ -275,6 +283,11 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   });
 
   const officeFor = (c: Context<GatewayEnv>): string | Response => {
+    // RFC 9112 §3.2: a Host that is not a host answers 400, before its path is trusted.
+    const host = c.req.raw.headers.get("host");
+    if (host !== null && !VALID_HOST.test(host)) {
+      return problem("path_invalid", "The Host header must be a host name and optional port");
+    }
     let officeId: string;
     try {
       officeId = normalizeOfficeId(c.req.param("office"));
