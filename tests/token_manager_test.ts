@@ -481,3 +481,26 @@ Deno.test("a peer that finishes between our L2 read and our lease: its token is 
   assert.equal(second.accessToken, first.accessToken);
   assert.equal(second.source, "l2");
 });
+
+Deno.test("a token endpoint reflecting the secret into its error field does not get it echoed", async () => {
+  // A secret of lower-case letters and underscores reads like an OAuth error name.
+  const secret = "reflected_secret_value";
+  await using served = await serveSimulator({ clients: { [DEFAULT_CLIENT_ID]: { secret } } });
+  for (const status of [400, 401, 403]) {
+    served.simulator.configure({
+      tokenResponder: (_request, context) =>
+        Response.json({ error: context.form.get("client_secret") }, { status }),
+    });
+    const { tokens } = manager(served, { credentials: credentials(served, secret) });
+    const error = await tokens.getToken(OFFICE).catch((e) => e);
+    assert.equal(codeOf(error), "credentials_rejected");
+    for (const text of [String(error), JSON.stringify(error), Deno.inspect(error)]) {
+      assert.ok(!text.includes(secret), `${status}: ${text}`);
+    }
+  }
+  // A registered OAuth error name is still named.
+  served.simulator.configure({ tokenResponder: null, tokenFailure: { mode: "invalid_client" } });
+  const { tokens } = manager(served, { credentials: credentials(served, secret) });
+  const error = await tokens.getToken(OFFICE).catch((e) => e);
+  assert.match(String(error), /\(invalid_client\)/);
+});

@@ -107,6 +107,19 @@ async function readJson(response: Response): Promise<unknown> {
   }
 }
 
+/** The token endpoint error names of RFC 6749 §5.2 and §4.1.2.1. */
+const OAUTH_ERRORS = new Set([
+  "invalid_request",
+  "invalid_client",
+  "invalid_grant",
+  "unauthorized_client",
+  "unsupported_grant_type",
+  "invalid_scope",
+  "access_denied",
+  "server_error",
+  "temporarily_unavailable",
+]);
+
 function errorField(body: unknown): string | undefined {
   if (typeof body !== "object" || body === null) return undefined;
   const error = (body as Record<string, unknown>).error;
@@ -136,8 +149,10 @@ async function classifyFailure(response: Response, now: number): Promise<AqcErro
     });
   }
   const error = errorField(await readJson(response));
-  // The error name is a fixed OAuth vocabulary word; anything else is not echoed.
-  const named = error !== undefined && /^[a-z_]{1,40}$/.test(error) ? ` (${error})` : "";
+  // Only a registered OAuth error name is echoed. A pattern such as /^[a-z_]+$/ is not
+  // enough: an endpoint (or a proxy in front of it) that reflects the form would put the
+  // client secret there, and a secret of lower-case letters and underscores matches it.
+  const named = error !== undefined && OAUTH_ERRORS.has(error) ? ` (${error})` : "";
   if (status >= 400 && status < 500) {
     return new AqcError(
       "credentials_rejected",
