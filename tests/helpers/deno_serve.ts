@@ -10,10 +10,16 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 export interface ServedMain {
   /** Base URL, no trailing slash. */
   readonly url: string;
+  /** The process id (for memory readings in `/proc`). */
+  readonly pid: number;
   /** Everything the process printed so far (stdout and stderr). */
   output(): string;
-  /** Stops the process and waits for it. */
-  stop(): Promise<void>;
+  /**
+   * Stops the process and waits for it.
+   *
+   * @param signal `SIGTERM` by default; `SIGKILL` kills it mid-work, like a crashed isolate.
+   */
+  stop(signal?: Deno.Signal): Promise<void>;
   /** Same as stop, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -26,10 +32,18 @@ export interface ExitedMain {
   output: string;
 }
 
-function command(env: Record<string, string>): Deno.Command {
+/** Options of {@linkcode serveMain}. */
+export interface ServeMainOptions {
+  /** Server threads (`deno serve --parallel`, one isolate each); default 1. */
+  parallel?: number;
+}
+
+function command(env: Record<string, string>, options: ServeMainOptions = {}): Deno.Command {
+  const parallel = options.parallel ?? 1;
   return new Deno.Command(Deno.execPath(), {
     args: [
       "serve",
+      ...(parallel > 1 ? ["--parallel"] : []),
       "--port",
       "0",
       "--host",
@@ -45,6 +59,7 @@ function command(env: Record<string, string>): Deno.Command {
       PATH: Deno.env.get("PATH") ?? "",
       HOME: Deno.env.get("HOME") ?? "/tmp",
       NO_COLOR: "1",
+      ...(parallel > 1 ? { DENO_JOBS: String(parallel) } : {}),
       ...env,
     },
     stdout: "piped",
@@ -61,10 +76,14 @@ async function collect(stream: ReadableStream<Uint8Array>, sink: (text: string) 
  * Starts `deno serve src/main.ts` with exactly `env` and waits until it listens.
  *
  * @param env The process environment (AQC_* variables).
+ * @param options Server threads.
  * @returns The running server.
  */
-export async function serveMain(env: Record<string, string>): Promise<ServedMain> {
-  const child = command(env).spawn();
+export async function serveMain(
+  env: Record<string, string>,
+  options: ServeMainOptions = {},
+): Promise<ServedMain> {
+  const child = command(env, options).spawn();
   let text = "";
   let resolveUrl: (url: string) => void;
   const listening = new Promise<string>((resolve) => (resolveUrl = resolve));
@@ -101,18 +120,24 @@ export async function serveMain(env: Record<string, string>): Promise<ServedMain
     clearTimeout(timer);
   }
   let stopped = false;
-  const stop = async () => {
+  const stop = async (signal: Deno.Signal = "SIGTERM") => {
     if (stopped) return;
     stopped = true;
     try {
-      child.kill("SIGTERM");
+      child.kill(signal);
     } catch {
       // already gone
     }
     await exited;
     await readers;
   };
-  return { url, output: () => text, stop, [Symbol.asyncDispose]: stop };
+  return {
+    url,
+    pid: child.pid,
+    output: () => text,
+    stop,
+    [Symbol.asyncDispose]: () => stop(),
+  };
 }
 
 /**
