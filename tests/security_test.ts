@@ -90,6 +90,8 @@ Deno.test("security: a key bound to office A never reaches office B, in any casi
     "security",
     "Keys bound to one office call the others in every casing, encoding and path trick",
   );
+  scenario.figures.injected = "each office's key × the 3 other offices × ~95 spellings (case, " +
+    "%-encoding, double encoding, padding, Unicode look-alikes, path tricks), over raw TCP";
   await using stack = await startStack({ isolates: 1 });
   const sim = stack.served.simulator;
   const before = sim.counters.apiRequests;
@@ -180,6 +182,7 @@ Deno.test("security: header games never override the AQC bearer nor leak the cal
     "security",
     "Duplicate and mixed-case Authorization, Proxy-Authorization, X-Forwarded-*, Host, Connection",
   );
+  scenario.figures.injected = "crafted requests over raw TCP, each checked at AQC's side";
   await using stack = await startStack({ isolates: 1 });
   const sim = stack.served.simulator;
   const office = OFFICES[0];
@@ -436,6 +439,8 @@ Deno.test("security: caller keys are hashed, then compared in constant time; wro
     "security",
     "Gateway keys: SHA-256 then a full compare of every configured hash, whatever the key",
   );
+  scenario.figures.injected = "wrong keys: random, one character off, SHA-256 equal but for " +
+    "one bit, first byte off, empty, 64 KiB";
   const valid = await generateGatewayKey("web", ["*"]);
   const digest = async (text: string) =>
     new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
@@ -576,6 +581,8 @@ Deno.test("security: no secret, token or key in any log line, error body, event 
     "security",
     "In-process gateway under every failure, incl. a token endpoint that reflects the secret",
   );
+  scenario.figures.injected = "token endpoint reflecting the secret (401, 400, 500, 200), " +
+    "invalid_client, 503, 429, hang, reset, malformed, revoked tokens, AQC hang and reset, Redis down";
   // A secret of lower-case letters and underscores: what an OAuth error name looks like.
   const clientId = "aqc_reflect_client";
   const clientSecret = "reflected_client_secret_value";
