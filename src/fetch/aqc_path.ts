@@ -9,6 +9,33 @@ function refuse(reason: string): AqcError {
   return new AqcError("path_invalid", `Request path ${reason}`);
 }
 
+/** A `.` or `..` segment anywhere in a path. */
+const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
+
+interface Root {
+  apiUrl: string;
+  /** `href` without trailing slashes. */
+  base: string;
+  origin: string;
+  /** `pathname` without trailing slashes. */
+  path: string;
+}
+
+/** The last API root parsed: an application calls one (or very few) API roots. */
+let lastRoot: Root | undefined;
+
+function parseRoot(apiUrl: string): Root {
+  if (lastRoot?.apiUrl === apiUrl) return lastRoot;
+  const root = new URL(apiUrl);
+  lastRoot = {
+    apiUrl,
+    base: root.href.replace(/\/+$/, ""),
+    origin: root.origin,
+    path: root.pathname.replace(/\/+$/, ""),
+  };
+  return lastRoot;
+}
+
 /**
  * Resolves `path` (with its query string) below `apiUrl`. The path must start with a
  * single `/` and may not contain empty, `.` or `..` segments, backslashes, spaces or
@@ -52,17 +79,14 @@ export function resolveAqcUrl(apiUrl: string, path: string): URL {
     if (/[\x00-\x20\x7f\\]/.test(text)) {
       throw refuse("must not contain spaces, control characters or backslashes");
     }
-    for (const segment of text.split("/")) {
-      if (segment === "." || segment === "..") throw refuse("must not contain . or .. segments");
-    }
+    if (DOT_SEGMENT.test(text)) throw refuse("must not contain . or .. segments");
     // In any spelling, "//" is an empty segment or the start of an absolute URL.
     if (text.includes("//")) throw refuse("must not contain empty segments or URLs");
   }
-  const root = new URL(apiUrl);
-  const url = new URL(root.href.replace(/\/+$/, "") + path);
+  const root = parseRoot(apiUrl);
+  const url = new URL(root.base + path);
   // Belt and braces: whatever the parser made of it, it must still be below the root.
-  const rootPath = root.pathname.replace(/\/+$/, "");
-  if (url.origin !== root.origin || !url.pathname.startsWith(rootPath + "/")) {
+  if (url.origin !== root.origin || !url.pathname.startsWith(root.path + "/")) {
     throw refuse("must stay below the API root");
   }
   return url;
