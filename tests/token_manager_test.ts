@@ -18,6 +18,7 @@ import {
   type ServedSimulator,
   serveSimulator,
 } from "../dev/simulator/mod.ts";
+import { tokenKeyId } from "../src/token/key.ts";
 
 const OFFICE = "NCE1A0955";
 const OFFICES = ["NCE1A0955", "DELAI08AA", "PARAF08AA", "LON1A0001", "NYC1S2100"];
@@ -503,4 +504,26 @@ Deno.test("a token endpoint reflecting the secret into its error field does not 
   const { tokens } = manager(served, { credentials: credentials(served, secret) });
   const error = await tokens.getToken(OFFICE).catch((e) => e);
   assert.match(String(error), /\(invalid_client\)/);
+});
+
+Deno.test("a refresh deferred to a peer looks at L2 again before its own token runs out", async () => {
+  const time = clock();
+  await using served = await serveSimulator({ now: time.now });
+  const store = new MemoryTokenStore({ now: time.now });
+  const { tokens, events } = manager(served, { store, now: time.now });
+  const token = await tokens.getToken(OFFICE);
+  // A peer holds the lease (it is refreshing); ours has 400 ms of use left.
+  time.set(token.usableUntil - 400);
+  const id = await tokenKeyId(credentials(served), OFFICE);
+  assert.ok(await store.acquireLease(id, "peer-isolate", 60_000));
+  await tokens.getToken(OFFICE);
+  await tokens.whenIdle();
+  const started = () => events.filter((e) => e.type === "refresh_started").length;
+  assert.equal(started(), 2, "the endpoint fetch, then one background attempt that deferred");
+  // Deferring 0.5–1.5 s would outlive the token; the next look comes halfway to its end.
+  time.advance(300);
+  await tokens.getToken(OFFICE);
+  await tokens.whenIdle();
+  assert.equal(started(), 3);
+  assert.equal(served.simulator.counters.tokenRequests, 1, "the peer's refresh is awaited");
 });

@@ -557,10 +557,14 @@ export class TokenManager {
     // A store that cannot answer must not stop the refresh: proceed as the holder.
     if (leased.ok && !leased.value) {
       if (background) {
-        // Another isolate is refreshing; keep serving ours and look at L2 again soon.
-        entry.nextBackgroundAt = now + 500 + Math.random() * 1_000;
-        this.#emit({ type: "hit", officeId, source: "l1" });
+        // Another isolate is refreshing; keep serving ours and look at L2 again soon, and
+        // in any case before ours runs out (halfway through what is left of it), so that
+        // with short lifetimes callers do not block for the peer's token.
         const cached = entry.token;
+        const runway = cached === undefined ? Infinity : cached.stored.usableUntil - now;
+        const pause = Math.min(500 + Math.random() * 1_000, Math.max(50, runway / 2));
+        entry.nextBackgroundAt = now + pause;
+        this.#emit({ type: "hit", officeId, source: "l1" });
         if (cached !== undefined) return cached.views.l1;
       }
       const waited = await this.#waitForPeer(entry, id, leaseTtlMs);
