@@ -1,6 +1,6 @@
 /**
  * Scenario 1, cold herd: 8 cold isolates × 100 concurrent calls on one office, at once.
- * Contenders, alternated within each round (rotating order):
+ * Contenders, in a different order each round (all six orders over six rounds):
  *
  * - aqc-edge: Upstash L2 through the bridge, lease single-flight across isolates;
  * - the official Amadeus Node SDK, one client per isolate;
@@ -109,10 +109,10 @@ async function herdSdk(clients: ReturnType<typeof sdkIsolate>[], started: number
 /**
  * Runs the cold herd: a warm-up round, then `rounds` rounds of every contender.
  *
- * @param rounds Measured rounds; default 5.
+ * @param rounds Measured rounds; default 6.
  * @returns Token requests and times to first byte per contender.
  */
-export async function runColdHerd(rounds = 5): Promise<ColdHerdResult> {
+export async function runColdHerd(rounds = 6): Promise<ColdHerdResult> {
   await using simulator = await startSimulator({ tokenLatencyMs: TOKEN_LATENCY_MS });
   await using upstash = await startUpstashProcess();
   const perRound: Record<HerdContender, HerdRound[]> = {

@@ -1,7 +1,7 @@
 /**
  * Scenario 4, gateway vs bare proxy under a real load generator (`wrk`). Three contenders
  * on the same runtime (`deno serve`) and the same upstream (the simulator, in its own
- * process), alternated within each round (rotating order):
+ * process), in a different order each round (all six orders over six rounds):
  *
  * - the gateway: `deno serve src/main.ts` (caller auth, token cache, header filtering,
  *   Server-Timing, body limit), warm;
@@ -185,11 +185,11 @@ async function serve(file: string, env: Record<string, string>): Promise<Server>
 /**
  * Runs the gateway scenario.
  *
- * @param rounds Measured rounds; default 5.
- * @param seconds Seconds per `wrk` run; default 5.
+ * @param rounds Measured rounds; default 6 (every order of the three contenders once).
+ * @param seconds Seconds per `wrk` run; default 4.
  * @returns Throughput and latency per contender, and the gateway / bare proxy ratio.
  */
-export async function runGatewayProxy(rounds = 5, seconds = 5): Promise<GatewayProxyResult> {
+export async function runGatewayProxy(rounds = 6, seconds = 4): Promise<GatewayProxyResult> {
   const version = await ensureWrk();
   await using simulator = await startSimulator();
   const fixedToken = await simulator.fixedToken(DEFAULT_OFFICE_ID);
@@ -232,6 +232,8 @@ export async function runGatewayProxy(rounds = 5, seconds = 5): Promise<GatewayP
   for (let round = 0; round <= rounds; round++) {
     const results: Partial<Record<ProxyContender, WrkRun>> = {};
     for (const name of rotation(CONTENDERS, round)) {
+      // Let the previous run's sockets and garbage settle first.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
       // Round 0 warms every server (JIT, connection pools) and is discarded.
       const run = await wrk(
         targets[name].url,

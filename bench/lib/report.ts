@@ -216,7 +216,7 @@ function herdSection(herd: ColdHerdResult): string {
 
 ${herd.isolates} cold isolates × ${herd.callsPerIsolate} concurrent flight searches on one office,
 all started at once; token endpoint latency ${herd.tokenLatencyMs} ms. Medians of ${herd.rounds}
-rounds (contenders rotated each round, one warm-up round discarded). Time to first byte is counted
+rounds (the contenders in a different order each round, a warm-up round discarded). Time to first byte is counted
 from the start of the herd.
 
 ${
@@ -293,8 +293,8 @@ ${
 Limit: one token request per lifetime; refreshing ahead of expiry costs
 ${num(steady.lifetimeSeconds / (steady.lifetimeSeconds - steady.refreshLeadSeconds))} per lifetime
 by design (a new token every lifetime − refresh lead). The SDK refreshes only when its token has
-expired, blocking the calls in flight, each of which sends its own token request; its errors are
-calls that went out with a token that had just expired.
+expired, blocking the calls in flight, each of which sends its own token request; its errors, when
+there are any, are calls that went out with a token that had just expired.
 `;
 }
 
@@ -339,7 +339,8 @@ function proxySection(gw: GatewayProxyResult): string {
   return `## 4. Gateway vs bare proxy
 
 \`${gw.wrk.version}\`, ${gw.wrk.threads} thread, ${gw.wrk.connections} connections, ${gw.wrk.seconds} s
-per run, ${gw.rounds} rounds with the contenders rotated (a warm-up round discarded). Same runtime
+per run, ${gw.rounds} rounds with the contenders in a different order each round (all six orders;
+a warm-up round discarded; 1 s pause before each run). Same runtime
 (\`deno serve\`) and upstream (the simulator in its own process) for both proxies; the gateway runs
 \`src/main.ts\` as deployed (caller key, office check, token cache, header filtering, Server-Timing,
 body limit); the bare proxy only swaps in a fixed token. Everything shares 2 cores, so absolute

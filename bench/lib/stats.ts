@@ -103,14 +103,18 @@ export function summarize(values: readonly number[]): LatencySummary {
 }
 
 /**
- * The order of contenders in round `round`: rotated by one each round, so that no contender
- * always runs first (on a cold machine) or right after the same neighbour.
+ * The order of contenders in round `round`: rotated, and reversed every other round, so that
+ * over `2 × n` rounds every contender runs first, last and right after each other contender
+ * equally often (for three contenders: all six orders). A plain rotation keeps the cyclic
+ * order, so one contender would always run right after the same neighbour and inherit its
+ * after-effects (GC debt, sockets in TIME_WAIT).
  *
  * @param contenders The contenders.
  * @param round The round number, from 0.
  * @returns The contenders in this round's order.
  */
 export function rotation<T>(contenders: readonly T[], round: number): T[] {
-  const shift = round % contenders.length;
-  return [...contenders.slice(shift), ...contenders.slice(0, shift)];
+  const list = round % 2 === 0 ? [...contenders] : [...contenders].reverse();
+  const shift = Math.floor(round / 2) % list.length;
+  return [...list.slice(shift), ...list.slice(0, shift)];
 }
