@@ -324,6 +324,7 @@ Deno.test("gateway maps token failures to problem+json with Retry-After", async 
   let response = await fetch(`${f.gateway.url}/aqc/${OFFICE}/v1/echo/x`, { headers: auth(f.key) });
   assert.equal(response.status, 502);
   assert.equal((await problemOf(response)).code, "credentials_rejected");
+  assert.match(response.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/);
   f.served.simulator.configure({ tokenFailure: { mode: "rate_limited", retryAfterSeconds: 120 } });
   response = await fetch(`${f.gateway.url}/aqc/${OTHER}/v1/echo/x`, { headers: auth(f.key) });
   assert.equal(response.status, 503);

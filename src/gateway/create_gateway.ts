@@ -128,7 +128,7 @@ export interface GatewayLogEntry {
   message: string;
   /** The problem code. */
   code: string;
-  /** The request id (also in `X-Request-Id`). */
+  /** The request id, also sent as `X-Request-Id` on the gateway's own error answers. */
   requestId?: string;
   /** The office, canonical, when known. */
   officeId?: string;
@@ -218,6 +218,8 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
           ? { retryAfterSeconds: 1 }
           : {}),
       });
+      // The id callers quote to operators; proxied answers are left exactly as AQC sent them.
+      response.headers.set("x-request-id", c.get("requestId"));
       if (response.status >= 500) {
         log({
           level: "warn",
@@ -235,7 +237,9 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
       code: "internal_error",
       requestId: c.get("requestId"),
     });
-    return problem("internal_error", "The gateway failed to handle the request");
+    return problem("internal_error", "The gateway failed to handle the request", {
+      headers: { "x-request-id": c.get("requestId") },
+    });
   };
 
   const app = new Hono<GatewayEnv>();
