@@ -525,29 +525,41 @@ export class TokenManager {
       token.expiresAt > current.expiresAt;
   }
 
+  /**
+   * Reads the office's entry in L2: the token installed in L1 when worth adopting, the
+   * standing shared failure as an error to throw, or `undefined` (a miss, or the store did
+   * not answer).
+   */
+  async #readShared(entry: Entry, id: string): Promise<AccessToken | AqcError | undefined> {
+    const read = await this.#storeCall(entry, "read", (store) => store.read(id));
+    if (!read.ok) return undefined;
+    const now = this.#now();
+    const { token, failure } = read.value;
+    if (this.#adoptable(entry, token, now)) {
+      this.#emit({ type: "hit", officeId: entry.officeId, source: "l2" });
+      return this.#install(entry, token!, "l2");
+    }
+    if (failure !== undefined && now < failure.until) {
+      entry.failure = failure;
+      this.#emit({
+        type: "negative_cache_hit",
+        officeId: entry.officeId,
+        code: failure.code,
+        retryAfterMs: failure.until - now,
+      });
+      return failureError(failure, now);
+    }
+    return undefined;
+  }
+
   async #refresh(entry: Entry, background: boolean): Promise<AccessToken> {
     const officeId = entry.officeId;
     this.#emit({ type: "refresh_started", officeId, background });
     const id = await this.#id(entry);
-    const read = await this.#storeCall(entry, "read", (store) => store.read(id));
+    const shared = await this.#readShared(entry, id);
+    if (shared instanceof AqcError) throw shared;
+    if (shared !== undefined) return shared;
     let now = this.#now();
-    if (read.ok) {
-      const { token, failure } = read.value;
-      if (this.#adoptable(entry, token, now)) {
-        this.#emit({ type: "hit", officeId, source: "l2" });
-        return this.#install(entry, token!, "l2");
-      }
-      if (failure !== undefined && now < failure.until) {
-        entry.failure = failure;
-        this.#emit({
-          type: "negative_cache_hit",
-          officeId,
-          code: failure.code,
-          retryAfterMs: failure.until - now,
-        });
-        throw failureError(failure, now);
-      }
-    }
     const leaseTtlMs = this.#deadlineMs + this.#requestTimeoutMs;
     let leased = await this.#storeCall(
       entry,
@@ -577,25 +589,9 @@ export class TokenManager {
         // Double-check once the lease is ours: a peer on another thread may have fetched,
         // written and released between our read and our lease, and a second token request
         // would be wasted (seen with two `deno serve --parallel` isolates at a cold start).
-        const again = await this.#storeCall(entry, "read", (store) => store.read(id));
-        now = this.#now();
-        if (again.ok) {
-          const { token, failure } = again.value;
-          if (this.#adoptable(entry, token, now)) {
-            this.#emit({ type: "hit", officeId, source: "l2" });
-            return this.#install(entry, token!, "l2");
-          }
-          if (failure !== undefined && now < failure.until) {
-            entry.failure = failure;
-            this.#emit({
-              type: "negative_cache_hit",
-              officeId,
-              code: failure.code,
-              retryAfterMs: failure.until - now,
-            });
-            throw (peerFailure = failureError(failure, now));
-          }
-        }
+        const again = await this.#readShared(entry, id);
+        if (again instanceof AqcError) throw (peerFailure = again);
+        if (again !== undefined) return again;
       }
       const issued = await this.#requestWithRetries(entry);
       now = this.#now();
