@@ -625,13 +625,15 @@ export class TokenManager {
       await this.#storeCall(entry, "writeFailure", (store) => store.writeFailure(id, failure));
       throw error;
     } finally {
-      if (leased.ok) {
-        await this.#storeCall(
-          entry,
-          "releaseLease",
-          (store) => store.releaseLease(id, this.#owner),
-        );
-      }
+      // Released even when taking it timed out: a timed-out SET NX may still land, and a
+      // lease nobody releases would stall every other isolate until its TTL (seen under
+      // load, when Redis answers slower than the store timeout). Compare-and-delete makes
+      // this harmless when the lease is not ours.
+      await this.#storeCall(
+        entry,
+        "releaseLease",
+        (store) => store.releaseLease(id, this.#owner),
+      );
     }
   }
 
