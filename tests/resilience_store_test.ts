@@ -12,9 +12,9 @@
 import { type CallRecord, startLoad, summarize } from "./helpers/load.ts";
 import { Scenario } from "./helpers/reliability.ts";
 import {
+  checkNoLeaks,
   readiness,
   readL2,
-  scanForLeaks,
   sleep,
   type Stack,
   startStack,
@@ -148,13 +148,7 @@ async function finish(stack: Stack, scenario: Scenario, calls: CallRecord[], sec
       `${c.office} ${c.tokenSource} at ${(c.startMs / 1000).toFixed(1)} s ${c.tokenMs} ms`
     ).join(", "),
   );
-  const leaks = await scanForLeaks(stack, calls);
-  scenario.figures.leaks = leaks.hits.length;
-  scenario.check(
-    "no secret, token or office id leaked",
-    leaks.hits.length === 0,
-    leaks.hits.join("; "),
-  );
+  await checkNoLeaks(stack, scenario, calls);
   await scenario.finish();
 }
 

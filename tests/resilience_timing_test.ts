@@ -10,10 +10,10 @@ import { type CallRecord, startLoad, summarize } from "./helpers/load.ts";
 import { rawScan } from "./helpers/redis.ts";
 import { Scenario } from "./helpers/reliability.ts";
 import {
+  checkNoLeaks,
   officeFaults,
   OFFICES,
   rssBytes,
-  scanForLeaks,
   sleep,
   startStack,
   waitFor,
@@ -120,13 +120,7 @@ Deno.test("resilience: a lease holder dies mid-refresh — others proceed when i
       `${Math.round(answeredAt - xFrom)} ms after its first call; ${others.length} calls of the ` +
       `other offices meanwhile, slowest ${othersMax} ms`,
   );
-  const leaks = await scanForLeaks(stack, calls);
-  scenario.figures.leaks = leaks.hits.length;
-  scenario.check(
-    "no secret, token or office id leaked",
-    leaks.hits.length === 0,
-    leaks.hits.join("; "),
-  );
+  await checkNoLeaks(stack, scenario, calls);
   await scenario.finish();
 });
 
@@ -213,13 +207,7 @@ Deno.test("resilience: token rollover under load with 6 s tokens — one refresh
     `${counters.tokensIssued - issuedBefore} rollovers for ${OFFICES.length} offices; ` +
       `issues ${shortest}–${longest} ms apart; slowest token lookup ${Math.max(...tokenMs)} ms`,
   );
-  const leaks = await scanForLeaks(stack, calls);
-  scenario.figures.leaks = leaks.hits.length;
-  scenario.check(
-    "no secret, token or office id leaked",
-    leaks.hits.length === 0,
-    leaks.hits.join("; "),
-  );
+  await checkNoLeaks(stack, scenario, calls);
   await scenario.finish();
 });
 
@@ -384,12 +372,6 @@ Deno.test("resilience: seconds of latency from the token endpoint and from AQC �
     scenario.note("gateway RSS: not measured (no /proc)");
   }
   scenario.figures.faults = 3;
-  const leaks = await scanForLeaks(stack, all);
-  scenario.figures.leaks = leaks.hits.length;
-  scenario.check(
-    "no secret, token or office id leaked",
-    leaks.hits.length === 0,
-    leaks.hits.join("; "),
-  );
+  await checkNoLeaks(stack, scenario, all);
   await scenario.finish();
 });

@@ -15,10 +15,10 @@
 import { type CallRecord, startLoad, summarize } from "./helpers/load.ts";
 import { Scenario } from "./helpers/reliability.ts";
 import {
+  checkNoLeaks,
   type OfficeFault,
   officeFaults,
   OFFICES,
-  scanForLeaks,
   sleep,
   startStack,
   waitFor,
@@ -225,13 +225,7 @@ Deno.test("resilience: token endpoint 5xx, 429, hang and malformed while tokens 
   scenario.figures.retries = totalRetries;
   scenario.figures.recoveryMs = recovery;
   scenario.figures.tokenRequests = sim.counters.tokenRequests;
-  const leaks = await scanForLeaks(stack, calls);
-  scenario.figures.leaks = leaks.hits.length;
-  scenario.check(
-    "no secret, token or office id leaked",
-    leaks.hits.length === 0,
-    leaks.hits.join("; "),
-  );
+  await checkNoLeaks(stack, scenario, calls);
   await scenario.finish();
 });
 
@@ -399,12 +393,6 @@ Deno.test("resilience: token endpoint down and every token revoked — answered 
       DOWN_MS / 1000
     } s; revoked tokens sent: ${revokedSends}`,
   );
-  const leaks = await scanForLeaks(stack, calls);
-  scenario.figures.leaks = leaks.hits.length;
-  scenario.check(
-    "no secret, token or office id leaked",
-    leaks.hits.length === 0,
-    leaks.hits.join("; "),
-  );
+  await checkNoLeaks(stack, scenario, calls);
   await scenario.finish();
 });

@@ -25,6 +25,7 @@ import { failureResponse } from "../../dev/simulator/faults.ts";
 import type { TokenFailure } from "../../dev/simulator/knobs.ts";
 import { type ServedMain, serveMain } from "./deno_serve.ts";
 import type { CallRecord } from "./load.ts";
+import type { Scenario } from "./reliability.ts";
 import { findLeaks, type Haystack, type Needle } from "./leaks.ts";
 import { type LocalUpstash, rawScan, startUpstash } from "./redis.ts";
 
@@ -370,4 +371,26 @@ export async function scanForLeaks(
     ]),
   ];
   return { hits, scanned: texts.length + stored.length };
+}
+
+/**
+ * Runs {@linkcode scanForLeaks}, records the hits as the scenario's `leaks` figure and
+ * checks that there are none: the closing step every resilience scenario shares.
+ *
+ * @param stack The stack (Redis must be up).
+ * @param scenario The scenario to record into.
+ * @param calls The calls whose error answers are scanned.
+ */
+export async function checkNoLeaks(
+  stack: Stack,
+  scenario: Scenario,
+  calls: readonly CallRecord[],
+): Promise<void> {
+  const leaks = await scanForLeaks(stack, calls);
+  scenario.figures.leaks = leaks.hits.length;
+  scenario.check(
+    "no secret, token or office id leaked",
+    leaks.hits.length === 0,
+    leaks.hits.join("; "),
+  );
 }
