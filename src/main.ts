@@ -14,43 +14,22 @@
  *
  * @module
  */
-import { ConfigError, loadConfig } from "./config/load_config.ts";
-import { createGateway, createTokenManager } from "./gateway/create_gateway.ts";
+import { bootstrap } from "./gateway/bootstrap.ts";
 
-type CronFn = (name: string, schedule: string, handler: () => Promise<void>) => Promise<void>;
+type CronFn = (name: string, schedule: string, handler: () => Promise<unknown>) => Promise<void>;
 
-function load(): ReturnType<typeof loadConfig> {
-  try {
-    return loadConfig(Deno.env.toObject());
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      for (const line of error.problems) console.error(`aqc-edge: ${line}`);
-      console.error("aqc-edge: configuration invalid, exiting");
-      Deno.exit(1);
-    }
-    throw error;
-  }
+const started = bootstrap(Deno.env.toObject());
+if (!started.ok) {
+  console.error("aqc-edge: configuration invalid, exiting");
+  Deno.exit(1);
 }
 
-const config = load();
-for (const warning of config.warnings) console.warn(`aqc-edge: ${warning}`);
-const tokens = createTokenManager(config);
-const app = createGateway(config, { tokens });
-
-async function prewarm(): Promise<void> {
-  if (config.offices === undefined) return;
-  const results = await tokens.prewarm(config.offices);
-  for (const result of results) {
-    if (!result.ok) console.warn(`aqc-edge: prewarm of ${result.officeId} failed: ${result.code}`);
-  }
-}
-
-if (config.offices !== undefined) {
-  void prewarm();
+if (started.config.offices !== undefined) {
+  void started.prewarm();
   const cron = (Deno as unknown as { cron?: CronFn }).cron;
   // Four minutes: inside the default five-minute refresh window, so requests never wait.
-  if (typeof cron === "function") void cron("aqc-edge prewarm", "*/4 * * * *", prewarm);
+  if (typeof cron === "function") void cron("aqc-edge prewarm", "*/4 * * * *", started.prewarm);
 }
 
 /** The `deno serve` handler. */
-export default { fetch: app.fetch } satisfies Deno.ServeDefaultExport;
+export default { fetch: started.app.fetch } satisfies Deno.ServeDefaultExport;

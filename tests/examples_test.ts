@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { createSearchHandler } from "../examples/deno_deploy/main.ts";
-import { generateTokenKey } from "../src/mod.ts";
+import { generateTokenKey } from "../src/gateway/mod.ts";
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, serveSimulator } from "../dev/simulator/mod.ts";
 import { startUpstash } from "./helpers/redis.ts";
 

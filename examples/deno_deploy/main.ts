@@ -12,13 +12,8 @@
  * @module
  */
 import { Redis } from "@upstash/redis";
-import {
-  AqcError,
-  createAqcFetch,
-  loadConfig,
-  TokenManager,
-  UpstashTokenStore,
-} from "@aqc-edge/aqc-edge";
+import { AqcError, createAqcFetch, TokenManager, UpstashTokenStore } from "@aqc-edge/aqc-edge";
+import { loadConfig } from "@aqc-edge/aqc-edge/gateway";
 
 /** Builds the edge function's handler from an environment record. */
 export function createSearchHandler(
