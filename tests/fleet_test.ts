@@ -6,7 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { Redis } from "@upstash/redis";
-import { type TokenEvent, TokenManager, type TokenManagerOptions, UpstashTokenStore } from "../src/mod.ts";
+import {
+  type TokenEvent,
+  TokenManager,
+  type TokenManagerOptions,
+  UpstashTokenStore,
+} from "../src/mod.ts";
 import { generateTokenKey } from "../src/gateway/mod.ts";
 import { tokenKeyId } from "../src/token/key.ts";
 import {

@@ -4,7 +4,14 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { AqcError, type Credentials, MemoryTokenStore, type TokenEvent, TokenManager, type TokenManagerOptions } from "../src/mod.ts";
+import {
+  AqcError,
+  type Credentials,
+  MemoryTokenStore,
+  type TokenEvent,
+  TokenManager,
+  type TokenManagerOptions,
+} from "../src/mod.ts";
 import {
   DEFAULT_CLIENT_ID,
   DEFAULT_CLIENT_SECRET,

@@ -12,7 +12,15 @@ import http from "node:http";
 // deno-lint-ignore no-import-prefix -- a benchmark contender, not a dependency of aqc-edge
 import Amadeus from "npm:amadeus@11.0.0";
 import { Redis } from "@upstash/redis";
-import { type AqcFetch, createAqcFetch, MemoryTokenStore, type TokenEvent, TokenManager, type TokenManagerOptions, UpstashTokenStore } from "../../src/mod.ts";
+import {
+  type AqcFetch,
+  createAqcFetch,
+  MemoryTokenStore,
+  type TokenEvent,
+  TokenManager,
+  type TokenManagerOptions,
+  UpstashTokenStore,
+} from "../../src/mod.ts";
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET } from "../../dev/simulator/mod.ts";
 
 /** The flight search every scenario sends. */

@@ -132,7 +132,9 @@ export function createBridge(options: BridgeOptions): Bridge {
   }
   const client = new RespClient({
     ...parseRedisUrl(options.connection),
-    ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
+    ...(options.connectTimeoutMs === undefined
+      ? {}
+      : { connectTimeoutMs: options.connectTimeoutMs }),
     ...(options.replyTimeoutMs === undefined ? {} : { replyTimeoutMs: options.replyTimeoutMs }),
     connections: options.connections ?? 2,
   });
