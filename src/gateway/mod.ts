@@ -12,12 +12,30 @@
  * Unlike the root entry, this one imports npm packages (`hono`, `@upstash/redis`).
  *
  * @example
- * ```ts ignore
- * import { createGateway, createTokenManager, loadConfig } from "@aqc-edge/aqc-edge/gateway";
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   createGateway,
+ *   createTokenManager,
+ *   generateGatewayKey,
+ *   loadConfig,
+ * } from "@aqc-edge/aqc-edge/gateway";
  *
- * const config = loadConfig(Deno.env.toObject());
- * const tokens = createTokenManager(config);
- * Deno.serve(createGateway(config, { tokens }).fetch);
+ * const { key, entry } = await generateGatewayKey("web", ["*"]);
+ * const config = loadConfig({
+ *   AQC_API_URL: "https://test.travel.api.amadeus.com",
+ *   AQC_CLIENT_ID: "my-client-id",
+ *   AQC_CLIENT_SECRET: "my-client-secret",
+ *   AQC_GATEWAY_KEYS: JSON.stringify([entry]),
+ * });
+ * const app = createGateway(config, { tokens: createTokenManager(config) });
+ * // Deno.serve(app.fetch) in a real deployment; `request` answers without a server.
+ * assert.equal((await app.request("/healthz")).status, 200);
+ * const forbidden = await app.request("/aqc/NCE1A0955/v1/x", {
+ *   headers: { authorization: "Bearer not-a-key" },
+ * });
+ * assert.equal(forbidden.status, 401);
+ * assert.ok(key.startsWith("aqcgw_"));
  * ```
  *
  * @module
