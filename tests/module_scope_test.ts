@@ -24,7 +24,13 @@ Deno.test("workerd: createGateway and createTokenManager at module scope serve t
   const { key, entry } = await generateGatewayKey("web", ["*"]);
   await using session = await startWrangler({
     configs: [FIXTURE],
-    vars: { AQC_API_URL: served.url, AQC_CLIENT_ID: DEFAULT_CLIENT_ID },
+    // No skew and no jitter, so a short-lived token is due for refresh at half its life.
+    vars: {
+      AQC_API_URL: served.url,
+      AQC_CLIENT_ID: DEFAULT_CLIENT_ID,
+      AQC_EXPIRY_SKEW_S: "0",
+      AQC_REFRESH_JITTER_S: "0",
+    },
     secrets: {
       AQC_CLIENT_SECRET: DEFAULT_CLIENT_SECRET,
       AQC_GATEWAY_KEYS: JSON.stringify([entry]),
@@ -67,6 +73,33 @@ Deno.test("workerd: createGateway and createTokenManager at module scope serve t
     await replayed.body?.cancel();
     assert.equal(served.simulator.counters.tokenRequests, 2);
   });
+
+  await t.step(
+    "a token due for refresh is served at once, refreshed under ctx.waitUntil",
+    async () => {
+      // The refresh window is capped at half the lifetime: a 6 s token is due after 3 s and
+      // usable until 6 s (no skew).
+      served.simulator.configure({ tokenLifetimeSeconds: 6 });
+      const search = SEARCH.replace("NCE1A0955", "DELAI08AA");
+      const first = await call(search);
+      assert.equal(first.status, 200, await first.clone().text());
+      await first.body?.cancel();
+      const byOffice = () => served.simulator.counters.tokenRequestsByOffice["DELAI08AA"] ?? 0;
+      assert.equal(byOffice(), 1);
+      await new Promise((resolve) => setTimeout(resolve, 3_300));
+      const due = await call(search);
+      assert.equal(due.status, 200);
+      // Served from the isolate's cache, not after a token request...
+      assert.match(due.headers.get("server-timing") ?? "", /token;[^,]*desc="l1"/);
+      await due.body?.cancel();
+      // ...while the refresh, handed to waitUntil, runs after the answer.
+      for (let i = 0; i < 100 && byOffice() < 2; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(byOffice(), 2);
+      served.simulator.configure({ tokenLifetimeSeconds: null });
+    },
+  );
 
   await t.step("workerd reported no disallowed operation and no secret", () => {
     const output = session.output();
