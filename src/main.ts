@@ -12,14 +12,41 @@
  *   deno serve --allow-net --allow-env src/main.ts
  * ```
  *
+ * `--allow-env` may list just the variables it reads (`CONFIG_VARIABLES` of `./gateway`).
+ *
  * @module
  */
+import { CONFIG_VARIABLES } from "./config/load_config.ts";
 import { bootstrap } from "./gateway/bootstrap.ts";
 
 type CronFn = (name: string, schedule: string, handler: () => Promise<unknown>) => Promise<void>;
 
-const started = bootstrap(Deno.env.toObject());
+/**
+ * The configuration variables only, one by one: `Deno.env.toObject()` needs access to the whole
+ * environment, so it failed under an `--allow-env` that lists just the variables read. A variable
+ * the permission does not cover reads as unset, and is named if the configuration then fails.
+ */
+function readEnv(): { env: Record<string, string | undefined>; denied: string[] } {
+  const env: Record<string, string | undefined> = {};
+  const denied: string[] = [];
+  for (const name of CONFIG_VARIABLES) {
+    try {
+      env[name] = Deno.env.get(name);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotCapable)) throw error;
+      denied.push(name);
+    }
+  }
+  return { env, denied };
+}
+
+const { env, denied } = readEnv();
+const started = bootstrap(env);
 if (!started.ok) {
+  const hidden = denied.filter((name) => started.variables.includes(name));
+  if (hidden.length > 0) {
+    console.error(`aqc-edge: --allow-env does not cover ${hidden.join(", ")}`);
+  }
   console.error("aqc-edge: configuration invalid, exiting");
   Deno.exit(1);
 }

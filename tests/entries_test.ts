@@ -58,6 +58,7 @@ Deno.test("the root exports the token layer only, ./gateway the gateway", () => 
     "normalizeOfficeId",
   ]);
   assert.deepEqual(Object.keys(gateway).sort(), [
+    "CONFIG_VARIABLES",
     "ConfigError",
     "DEFAULTS",
     "createGateway",

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { AqcError } from "../src/mod.ts";
 import {
+  CONFIG_VARIABLES,
   ConfigError,
   DEFAULTS,
   generateGatewayKey,
@@ -197,4 +198,23 @@ Deno.test("every default comes from DEFAULTS, and README's configuration table s
     );
   }
   assert.deepEqual([...documented.keys()].sort(), TUNABLES.map((t) => t.variable).sort());
+});
+
+Deno.test("CONFIG_VARIABLES lists exactly the variables loadConfig reads", async () => {
+  const read = new Set<string>();
+  const full: Record<string, string> = {
+    ...(await baseEnv()),
+    UPSTASH_REDIS_REST_URL: "https://eu1-fine-cat-1234.upstash.io",
+    UPSTASH_REDIS_REST_TOKEN: UPSTASH_TOKEN,
+    AQC_TOKEN_KEY: generateTokenKey(),
+  };
+  // A proxy that records every name looked up, whether set or not.
+  const env = new Proxy(full, {
+    get(target, name, receiver) {
+      if (typeof name === "string") read.add(name);
+      return Reflect.get(target, name, receiver);
+    },
+  });
+  loadConfig(env);
+  assert.deepEqual([...read].sort(), [...CONFIG_VARIABLES].sort());
 });

@@ -164,6 +164,23 @@ export const TUNABLES: readonly Tunable[] = [
   { variable: "AQC_STORE_TIMEOUT_MS", field: "storeTimeoutMs", min: 10, max: 10_000 },
 ];
 
+/**
+ * Every variable {@linkcode loadConfig} reads, so a host can hand it just these: e.g. Deno under
+ * `--allow-env=AQC_API_URL,…`, where reading the whole environment is not allowed.
+ */
+export const CONFIG_VARIABLES: readonly string[] = Object.freeze([
+  "AQC_API_URL",
+  "AQC_CLIENT_ID",
+  "AQC_CLIENT_SECRET",
+  "AQC_OFFICES",
+  "UPSTASH_REDIS_REST_URL",
+  "UPSTASH_REDIS_REST_TOKEN",
+  "AQC_TOKEN_KEY",
+  "AQC_GATEWAY_KEYS",
+  "AQC_EXPOSE_TOKENS",
+  ...TUNABLES.map((tunable) => tunable.variable),
+]);
+
 const MEMORY_STORE_WARNING =
   "UPSTASH_REDIS_REST_URL is not set: tokens are cached in this isolate only (in-memory store)";
 

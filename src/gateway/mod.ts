@@ -42,6 +42,7 @@
  */
 export {
   type AqcConfig,
+  CONFIG_VARIABLES,
   ConfigError,
   type ConfigIssue,
   type GatewayKey,
