@@ -76,7 +76,7 @@ export class AqcError extends Error {
  * every copy of this module, so two copies of the package (two versions, or a bundle beside
  * the source) still recognise each other's errors, where `instanceof` would not.
  */
-const AQC_ERROR_BRAND: unique symbol = Symbol.for("aqc-edge.AqcError") as never;
+const AQC_ERROR_BRAND: unique symbol = Symbol.for("aqc-edge.AqcError");
 Object.defineProperty(AqcError.prototype, AQC_ERROR_BRAND, { value: true });
 
 /**
@@ -100,7 +100,12 @@ Object.defineProperty(AqcError.prototype, AQC_ERROR_BRAND, { value: true });
  */
 export function isAqcError(value: unknown, code?: AqcErrorCode): value is AqcError {
   if (typeof value !== "object" || value === null) return false;
-  const branded = value as { [AQC_ERROR_BRAND]?: unknown; code?: unknown };
-  if (branded[AQC_ERROR_BRAND] !== true || typeof branded.code !== "string") return false;
-  return code === undefined || branded.code === code;
+  try {
+    const branded = value as { [AQC_ERROR_BRAND]?: unknown; code?: unknown };
+    if (branded[AQC_ERROR_BRAND] !== true || typeof branded.code !== "string") return false;
+    return code === undefined || branded.code === code;
+  } catch {
+    // A revoked proxy or a throwing getter: whatever it is, it is not one of ours.
+    return false;
+  }
 }

@@ -6,6 +6,12 @@ import assert from "node:assert/strict";
 import { AqcError, isAqcError } from "./errors.ts";
 import { problemFromError } from "./gateway/problem_from_error.ts";
 
+function revoked(): object {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  return proxy;
+}
+
 Deno.test("isAqcError recognises an AqcError of another copy of the package", async () => {
   // A second copy of errors.ts under another specifier: a separate module, a separate class.
   const dir = await Deno.makeTempDir({ prefix: "aqc-copy-" });
@@ -38,8 +44,14 @@ Deno.test("isAqcError does not take look-alikes for AqcErrors", () => {
       new Error("plain"),
       { name: "AqcError", code: "rate_limited", message: "forged" },
       Object.assign(new Error("forged"), { code: "rate_limited" }),
+      revoked(),
+      Object.defineProperty({}, Symbol.for("aqc-edge.AqcError"), {
+        get() {
+          throw new Error("hostile getter");
+        },
+      }),
     ]
   ) {
-    assert.ok(!isAqcError(value), String(value));
+    assert.ok(!isAqcError(value));
   }
 });
