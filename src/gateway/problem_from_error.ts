@@ -10,6 +10,9 @@ import { problem, PROBLEM_STATUS, type ProblemCode } from "./problem.ts";
 /** Codes whose answer says "try again later": they get a `Retry-After` even without a hint. */
 const RETRY_LATER_STATUS = 503;
 
+/** Longest `detail` copied from an error message. */
+const MAX_DETAIL_CHARS = 500;
+
 /**
  * Turns a caught error into an `application/problem+json` response: an `AqcError` keeps its
  * code, status (`credentials_rejected` 502, `upstream_timeout` 504, …) and message (which
@@ -37,17 +40,15 @@ export function problemFromError(error: unknown): Response {
   // that this copy does not know (a newer version's) is answered as an internal error.
   if (isAqcError(error) && Object.hasOwn(PROBLEM_STATUS, error.code)) {
     const code: ProblemCode = error.code;
-    const hint = typeof error.retryAfterSeconds === "number" &&
-        Number.isFinite(error.retryAfterSeconds)
-      ? error.retryAfterSeconds
+    const { message, retryAfterSeconds: hint } = error;
+    const retryAfterSeconds = typeof hint === "number" && Number.isFinite(hint)
+      ? hint
+      : PROBLEM_STATUS[code] === RETRY_LATER_STATUS
+      ? 1
       : undefined;
-    const retryAfterSeconds = hint ??
-      (PROBLEM_STATUS[code] === RETRY_LATER_STATUS ? 1 : undefined);
-    return problem(
-      code,
-      error.message,
-      retryAfterSeconds === undefined ? {} : { retryAfterSeconds },
-    );
+    // Our messages are short sentences; a foreign copy's cannot make the answer unbounded.
+    const detail = typeof message === "string" ? message.slice(0, MAX_DETAIL_CHARS) : code;
+    return problem(code, detail, retryAfterSeconds === undefined ? {} : { retryAfterSeconds });
   }
   return problem("internal_error", "The request failed unexpectedly");
 }
