@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { generateTokenKey } from "../src/mod.ts";
+import { generateTokenKey } from "../src/gateway/mod.ts";
 import { DEFAULT_OFFICE_ID } from "../dev/simulator/mod.ts";
 import { edgeIsolate, perIsolate, sdkIsolate, SEARCH } from "./lib/contenders.ts";
 import { startSimulator, startUpstashProcess } from "./lib/services.ts";

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { generateGatewayKey } from "../src/mod.ts";
+import { generateGatewayKey } from "../src/gateway/mod.ts";
 import {
   DEFAULT_CLIENT_ID,
   DEFAULT_CLIENT_SECRET,

@@ -11,13 +11,8 @@
  *
  * @module
  */
-import {
-  createAqcFetch,
-  createGateway,
-  generateGatewayKey,
-  loadConfig,
-  TokenManager,
-} from "../src/mod.ts";
+import { createAqcFetch, TokenManager } from "../src/mod.ts";
+import { createGateway, generateGatewayKey, loadConfig } from "../src/gateway/mod.ts";
 import {
   createSimulator,
   DEFAULT_CLIENT_ID,

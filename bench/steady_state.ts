@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { generateTokenKey } from "../src/mod.ts";
+import { generateTokenKey } from "../src/gateway/mod.ts";
 import { type EdgeIsolate, edgeIsolate, perIsolate, sdkIsolate, SEARCH } from "./lib/contenders.ts";
 import { startSimulator, startUpstashProcess } from "./lib/services.ts";
 import { percentile, summarize } from "./lib/stats.ts";

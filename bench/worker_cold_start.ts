@@ -15,7 +15,7 @@ import {
   DEFAULT_CLIENT_SECRET,
   DEFAULT_OFFICE_ID,
 } from "../dev/simulator/mod.ts";
-import { generateGatewayKey } from "../src/mod.ts";
+import { generateGatewayKey } from "../src/gateway/mod.ts";
 import { ROOT, runCommand } from "./lib/process.ts";
 import { startSimulator } from "./lib/services.ts";
 import { median } from "./lib/stats.ts";

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { ConfigError, createGateway, generateGatewayKey, loadConfig } from "../src/mod.ts";
+import { ConfigError, createGateway, generateGatewayKey, loadConfig } from "../src/gateway/mod.ts";
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, serveSimulator } from "./simulator/mod.ts";
 
 const HELP = `Usage: deno task dev [--port N]
@@ -64,7 +64,7 @@ try {
   config = loadConfig(env);
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
-  for (const line of error.problems) console.error(`dev: ${line}`);
+  for (const issue of error.issues) console.error(`dev: ${issue.message}`);
   Deno.exit(1);
 }
 for (const warning of config.warnings) console.log(`dev: ${warning}`);

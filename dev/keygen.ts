@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { generateGatewayKey, generateTokenKey } from "../src/mod.ts";
+import { generateGatewayKey, generateTokenKey } from "../src/gateway/mod.ts";
 
 const HELP = `Usage: deno task keygen [--id NAME] [--offices NCE1A0955,DELAI08AA]
 

@@ -21,7 +21,7 @@ interface Run {
   seconds: number;
   passed: boolean;
   files: string[];
-  commit?: string;
+  commit?: string | undefined;
 }
 
 async function commit(): Promise<string | undefined> {
@@ -154,7 +154,7 @@ function details(f: ScenarioFigures): string[] {
  * @param run The suite run, when this invocation ran it.
  * @returns Markdown.
  */
-export function render(figures: ScenarioFigures[], run?: Run & { commit?: string }): string {
+export function render(figures: ScenarioFigures[], run?: Run): string {
   const newest = figures.map((f) => f.at).sort().at(-1) ?? "";
   const lines = [
     "# Reliability",

@@ -32,12 +32,12 @@ export interface AqcErrorOptions {
  *
  * @example Branch on the code
  * ```ts
- * import { AqcError } from "@aqc-edge/aqc-edge";
+ * import assert from "node:assert/strict";
+ * import { AqcError, isAqcError } from "@aqc-edge/aqc-edge";
  *
  * const err: unknown = new AqcError("office_invalid", "Office id must be 9 characters");
- * if (err instanceof AqcError && err.code === "office_invalid") {
- *   console.log(err.message);
- * }
+ * assert.ok(isAqcError(err) && err.code === "office_invalid");
+ * assert.equal(String(err), "AqcError [office_invalid]: Office id must be 9 characters");
  * ```
  */
 export class AqcError extends Error {
@@ -72,14 +72,26 @@ export class AqcError extends Error {
 }
 
 /**
- * Whether `value` is an {@linkcode AqcError}, optionally with the given code.
+ * The brand every `AqcError` carries on its prototype. `Symbol.for` gives the same symbol to
+ * every copy of this module, so two copies of the package (two versions, or a bundle beside
+ * the source) still recognise each other's errors, where `instanceof` would not.
+ */
+const AQC_ERROR_BRAND: unique symbol = Symbol.for("aqc-edge.AqcError");
+Object.defineProperty(AqcError.prototype, AQC_ERROR_BRAND, { value: true });
+
+/**
+ * Whether `value` is an {@linkcode AqcError}, optionally with the given code. It checks a
+ * brand, not `instanceof`, so it also recognises errors made by another copy of aqc-edge.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AqcError, isAqcError } from "@aqc-edge/aqc-edge";
  *
- * const err = new AqcError("rate_limited", "Token endpoint answered 429");
- * console.log(isAqcError(err, "rate_limited")); // true
+ * const err: unknown = new AqcError("rate_limited", "Token endpoint answered 429");
+ * assert.ok(isAqcError(err, "rate_limited"));
+ * assert.ok(!isAqcError(err, "office_invalid"));
+ * assert.ok(!isAqcError(new Error("other")));
  * ```
  *
  * @param value Anything caught.
@@ -87,5 +99,13 @@ export class AqcError extends Error {
  * @returns `true` when it is such an error.
  */
 export function isAqcError(value: unknown, code?: AqcErrorCode): value is AqcError {
-  return value instanceof AqcError && (code === undefined || value.code === code);
+  if (typeof value !== "object" || value === null) return false;
+  try {
+    const branded = value as { [AQC_ERROR_BRAND]?: unknown; code?: unknown };
+    if (branded[AQC_ERROR_BRAND] !== true || typeof branded.code !== "string") return false;
+    return code === undefined || branded.code === code;
+  } catch {
+    // A revoked proxy or a throwing getter: whatever it is, it is not one of ours.
+    return false;
+  }
 }

@@ -12,45 +12,51 @@
  *   deno serve --allow-net --allow-env src/main.ts
  * ```
  *
+ * `--allow-env` may list just the variables it reads (`CONFIG_VARIABLES` of `./gateway`).
+ *
  * @module
  */
-import { ConfigError, loadConfig } from "./config/load_config.ts";
-import { createGateway, createTokenManager } from "./gateway/create_gateway.ts";
+import { CONFIG_VARIABLES } from "./config/load_config.ts";
+import { bootstrap } from "./gateway/bootstrap.ts";
 
-type CronFn = (name: string, schedule: string, handler: () => Promise<void>) => Promise<void>;
+type CronFn = (name: string, schedule: string, handler: () => Promise<unknown>) => Promise<void>;
 
-function load(): ReturnType<typeof loadConfig> {
-  try {
-    return loadConfig(Deno.env.toObject());
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      for (const line of error.problems) console.error(`aqc-edge: ${line}`);
-      console.error("aqc-edge: configuration invalid, exiting");
-      Deno.exit(1);
+/**
+ * The configuration variables only, one by one: `Deno.env.toObject()` needs access to the whole
+ * environment, so it failed under an `--allow-env` that lists just the variables read. A variable
+ * the permission does not cover reads as unset, and is named if the configuration then fails.
+ */
+function readEnv(): { env: Record<string, string | undefined>; denied: string[] } {
+  const env: Record<string, string | undefined> = {};
+  const denied: string[] = [];
+  for (const name of CONFIG_VARIABLES) {
+    try {
+      env[name] = Deno.env.get(name);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotCapable)) throw error;
+      denied.push(name);
     }
-    throw error;
   }
+  return { env, denied };
 }
 
-const config = load();
-for (const warning of config.warnings) console.warn(`aqc-edge: ${warning}`);
-const tokens = createTokenManager(config);
-const app = createGateway(config, { tokens });
-
-async function prewarm(): Promise<void> {
-  if (config.offices === undefined) return;
-  const results = await tokens.prewarm(config.offices);
-  for (const result of results) {
-    if (!result.ok) console.warn(`aqc-edge: prewarm of ${result.officeId} failed: ${result.code}`);
+const { env, denied } = readEnv();
+const started = bootstrap(env);
+if (!started.ok) {
+  const hidden = denied.filter((name) => started.variables.includes(name));
+  if (hidden.length > 0) {
+    console.error(`aqc-edge: --allow-env does not cover ${hidden.join(", ")}`);
   }
+  console.error("aqc-edge: configuration invalid, exiting");
+  Deno.exit(1);
 }
 
-if (config.offices !== undefined) {
-  void prewarm();
+if (started.config.offices !== undefined) {
+  void started.prewarm();
   const cron = (Deno as unknown as { cron?: CronFn }).cron;
   // Four minutes: inside the default five-minute refresh window, so requests never wait.
-  if (typeof cron === "function") void cron("aqc-edge prewarm", "*/4 * * * *", prewarm);
+  if (typeof cron === "function") void cron("aqc-edge prewarm", "*/4 * * * *", started.prewarm);
 }
 
 /** The `deno serve` handler. */
-export default { fetch: app.fetch } satisfies Deno.ServeDefaultExport;
+export default { fetch: started.app.fetch } satisfies Deno.ServeDefaultExport;

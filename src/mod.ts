@@ -6,19 +6,28 @@
  * they expire with one token request per office across the fleet, and gives an
  * authenticated AQC `fetch` that survives expiry, 401s and outages.
  *
+ * This entry is the token layer only: its module graph holds no npm package, so it runs on
+ * any runtime with `fetch` and WebCrypto. Other entries: `./gateway` (the Hono gateway,
+ * `loadConfig`, `problemFromError`), `./upstash` (`createUpstashTokenStore`), `./testing`
+ * (a `TokenStore` conformance suite) and `./worker` (the Cloudflare Workers entry,
+ * workerd only). Every constructor here is safe at Worker module scope.
+ *
  * @example
- * ```ts ignore
- * import { createAqcFetch, TokenManager } from "@aqc-edge/aqc-edge";
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createAqcFetch, isAqcError, TokenManager } from "@aqc-edge/aqc-edge";
  *
  * const tokens = new TokenManager({
  *   credentials: {
  *     apiUrl: "https://test.travel.api.amadeus.com",
- *     clientId: Deno.env.get("AQC_CLIENT_ID")!,
- *     clientSecret: Deno.env.get("AQC_CLIENT_SECRET")!,
+ *     clientId: "my-client-id",
+ *     clientSecret: "my-client-secret",
  *   },
  * });
  * const aqc = createAqcFetch({ tokens });
- * const response = await aqc("NCE1A0955", "/v2/shopping/flight-offers?originLocationCode=NCE&destinationLocationCode=JFK&departureDate=2026-12-20&adults=1");
+ * // An invalid office id fails before any network call.
+ * await assert.rejects(aqc("NCE", "/v1/reference-data/locations"), (error) =>
+ *   isAqcError(error, "office_invalid"));
  * ```
  *
  * @module
@@ -36,48 +45,14 @@ export type { StoredEntry, StoredFailure, StoredToken, TokenStore } from "./stor
 export { MemoryTokenStore, type MemoryTokenStoreOptions } from "./store/memory_store.ts";
 export { type PrewarmResult, TokenManager, type TokenManagerOptions } from "./token/manager.ts";
 export {
-  type IssuedToken,
-  MAX_TOKEN_LIFETIME_S,
-  parseTokenResponse,
-  requestToken,
-  type RequestTokenOptions,
-  TOKEN_PATH,
-  type TokenResponse,
-} from "./token/request.ts";
-export { parseRetryAfter } from "./token/retry_after.ts";
-export { validateApiUrl, validateCredentials } from "./token/credentials.ts";
-export {
   type AqcFetch,
   type AqcRequestInit,
   createAqcFetch,
   type CreateAqcFetchOptions,
   type TokenTiming,
 } from "./fetch/aqc_fetch.ts";
-export { resolveAqcUrl } from "./fetch/aqc_path.ts";
 export {
-  REDIS_KEY_PREFIX,
   type UpstashRedisClient,
   UpstashTokenStore,
   type UpstashTokenStoreOptions,
 } from "./store/upstash_store.ts";
-export {
-  type AqcConfig,
-  ConfigError,
-  type GatewayKey,
-  generateGatewayKey,
-  generateTokenKey,
-  loadConfig,
-  type LoadConfigOptions,
-  type UpstashConfig,
-} from "./config/load_config.ts";
-export {
-  createGateway,
-  createTokenManager,
-  type CreateTokenManagerOptions,
-  type GatewayApp,
-  type GatewayEnv,
-  type GatewayExecutionContext,
-  type GatewayLogEntry,
-  type GatewayOptions,
-} from "./gateway/create_gateway.ts";
-export { problem, type ProblemCode, type ProblemOptions } from "./gateway/problem.ts";

@@ -13,9 +13,10 @@ const OFFICE_PATTERN = /^[A-Z]{3}[A-Z0-9]{6}$/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { normalizeOfficeId } from "@aqc-edge/aqc-edge";
  *
- * console.log(normalizeOfficeId(" nce1a0955 ")); // "NCE1A0955"
+ * assert.equal(normalizeOfficeId(" nce1a0955 "), "NCE1A0955");
  * ```
  *
  * @param officeId The office id as a caller wrote it.

@@ -3,6 +3,10 @@
  * scheduled }`) and as a named entrypoint, {@linkcode AqcGateway}, for other Workers of the
  * account that call it through a service binding.
  *
+ * **workerd only.** It imports `cloudflare:workers`, so it does not load on Deno, Node, Bun or
+ * other runtimes: there, serve `createGateway` from `@aqc-edge/aqc-edge/gateway`, or use the
+ * token layer (`@aqc-edge/aqc-edge`) in your own Worker.
+ *
  * - Configuration: the Worker's string bindings (`[vars]` and secrets) are the environment of
  *   `loadConfig` (DESIGN.md §5); service bindings and other objects are ignored. The gateway and
  *   its token manager are built once per isolate, on the first request, so the in-isolate
@@ -39,9 +43,10 @@
 // @ts-types="./types/cloudflare_workers.d.ts"
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { ExecutionContext, ScheduledController } from "./types/cloudflare_workers.d.ts";
-import { type AqcConfig, ConfigError, loadConfig } from "./config/load_config.ts";
+import type { AqcConfig } from "./config/load_config.ts";
 import { AqcError, type AqcErrorCode } from "./errors.ts";
-import { createGateway, createTokenManager, type GatewayApp } from "./gateway/create_gateway.ts";
+import { bootstrap } from "./gateway/bootstrap.ts";
+import type { GatewayApp } from "./gateway/create_gateway.ts";
 import { problem } from "./gateway/problem.ts";
 import { normalizeOfficeId } from "./office.ts";
 import type { PrewarmResult, TokenManager } from "./token/manager.ts";
@@ -117,6 +122,8 @@ type Instance =
     config: AqcConfig;
     tokens: TokenManager;
     app: GatewayApp;
+    /** Prewarms offices, logging each failure (the bootstrap's). */
+    prewarm(officeIds: readonly string[]): Promise<PrewarmResult[]>;
   }
   | {
     ok: false;
@@ -138,31 +145,15 @@ function stringBindings(env: object): Record<string, string> {
   return result;
 }
 
-/** The variable each problem line names: `loadConfig` starts every line with it. */
-function variableNames(lines: readonly string[]): string[] {
-  const names = new Set<string>();
-  for (const line of lines) {
-    const match = /^[A-Z][A-Z0-9_]*/.exec(line);
-    if (match !== null) names.add(match[0]);
-  }
-  return [...names];
-}
-
 function build(bindings: Record<string, string>): Instance {
-  let config: AqcConfig;
-  try {
-    config = loadConfig(bindings);
-  } catch (error) {
-    if (!(error instanceof AqcError) || error.code !== "config_invalid") throw error;
-    // ConfigError lines name the variable and never quote a secret: safe to log.
-    const lines = error instanceof ConfigError ? error.problems : [error.message];
-    for (const line of lines) console.error(`aqc-edge: ${line}`);
+  const started = bootstrap(bindings);
+  if (!started.ok) {
     console.error("aqc-edge: configuration invalid; every request answers 500 config_invalid");
-    return { ok: false, invalid: variableNames(lines) };
+    // ConfigError.issues name the variables; no parsing of its lines.
+    return { ok: false, invalid: started.variables };
   }
-  for (const warning of config.warnings) console.warn(`aqc-edge: ${warning}`);
-  const tokens = createTokenManager(config);
-  return { ok: true, config, tokens, app: createGateway(config, { tokens }) };
+  const { config, tokens, app, prewarm } = started;
+  return { ok: true, config, tokens, app, prewarm };
 }
 
 /**
@@ -194,19 +185,6 @@ async function handle(request: Request, env: object, ctx: ExecutionContext): Pro
   // Hono hands `ctx` to the gateway as `c.executionCtx`, whose `waitUntil` keeps
   // background token refreshes alive after the response.
   return await instance.app.fetch(request, env, ctx);
-}
-
-async function prewarm(
-  tokens: TokenManager,
-  officeIds: readonly string[],
-): Promise<PrewarmResult[]> {
-  const results = await tokens.prewarm(officeIds);
-  for (const result of results) {
-    if (!result.ok) {
-      console.warn(`aqc-edge: prewarm of ${result.officeId} failed: ${result.code ?? "error"}`);
-    }
-  }
-  return results;
 }
 
 /**
@@ -271,7 +249,7 @@ export class AqcGateway extends WorkerEntrypoint<AqcWorkerEnv> {
       throw new AqcError("config_invalid", `Invalid configuration: ${instance.invalid.join(", ")}`);
     }
     const served = instance.config.offices;
-    if (officeIds === undefined) return await prewarm(instance.tokens, served ?? []);
+    if (officeIds === undefined) return await instance.prewarm(served ?? []);
     // RPC arguments come from another Worker: check them like any input.
     if (!Array.isArray(officeIds) || !officeIds.every((id) => typeof id === "string")) {
       throw new TypeError("officeIds must be an array of office id strings");
@@ -292,7 +270,7 @@ export class AqcGateway extends WorkerEntrypoint<AqcWorkerEnv> {
         : { officeId, ok: false, code: "office_forbidden" };
     });
     const allowed = officeIds.filter((_, i) => results[i] === undefined);
-    const warmed = await prewarm(instance.tokens, allowed);
+    const warmed = await instance.prewarm(allowed);
     let next = 0;
     return results.map((result) => result ?? warmed[next++]);
   }
@@ -382,7 +360,7 @@ const worker: AqcWorker = {
       console.warn("aqc-edge: AQC_OFFICES is not set: nothing to prewarm");
       return;
     }
-    ctx.waitUntil(prewarm(instance.tokens, offices));
+    ctx.waitUntil(instance.prewarm(offices));
   },
 };
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { AqcError, resolveAqcUrl } from "../src/mod.ts";
+import { AqcError } from "../src/mod.ts";
+import { resolveAqcUrl } from "../src/fetch/aqc_path.ts";
 
 const ROOT = "https://test.travel.api.amadeus.com";
 const refused = (e: unknown) => e instanceof AqcError && e.code === "path_invalid";

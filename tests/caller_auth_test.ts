@@ -4,7 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { generateGatewayKey, loadConfig } from "../src/mod.ts";
+import { generateGatewayKey, loadConfig } from "../src/gateway/mod.ts";
 import { GatewayKeyVerifier } from "../src/gateway/caller_auth.ts";
 
 async function keys() {

@@ -7,12 +7,12 @@
 import assert from "node:assert/strict";
 import { Redis } from "@upstash/redis";
 import {
-  generateTokenKey,
   type TokenEvent,
   TokenManager,
   type TokenManagerOptions,
   UpstashTokenStore,
 } from "../src/mod.ts";
+import { generateTokenKey } from "../src/gateway/mod.ts";
 import { tokenKeyId } from "../src/token/key.ts";
 import {
   DEFAULT_CLIENT_ID,

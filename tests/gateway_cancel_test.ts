@@ -5,7 +5,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { createGateway, generateGatewayKey, loadConfig, TokenManager } from "../src/mod.ts";
+import { TokenManager } from "../src/mod.ts";
+import { createGateway, generateGatewayKey, loadConfig } from "../src/gateway/mod.ts";
 import { createSimulator, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET } from "../dev/simulator/mod.ts";
 
 Deno.test("a caller leaving mid-body cancels the upstream body", async () => {

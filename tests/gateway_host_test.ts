@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { createGateway, generateGatewayKey, loadConfig } from "../src/mod.ts";
+import { createGateway, generateGatewayKey, loadConfig } from "../src/gateway/mod.ts";
 import { createSimulator, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET } from "../dev/simulator/mod.ts";
 
 Deno.test("a Host header that is not host[:port] is a 400 before any token or upstream call", async () => {

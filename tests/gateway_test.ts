@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { generateGatewayKey } from "../src/mod.ts";
+import { generateGatewayKey } from "../src/gateway/mod.ts";
 import {
   DEFAULT_CLIENT_ID,
   DEFAULT_CLIENT_SECRET,

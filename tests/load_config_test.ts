@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
+import { AqcError } from "../src/mod.ts";
 import {
-  AqcError,
+  CONFIG_VARIABLES,
   ConfigError,
+  DEFAULTS,
   generateGatewayKey,
   generateTokenKey,
   loadConfig,
-} from "../src/mod.ts";
+} from "../src/gateway/mod.ts";
+import { TUNABLES } from "../src/config/load_config.ts";
 
 const SECRET = "client-secret-must-never-print";
 const UPSTASH_TOKEN = "upstash-token-must-never-print";
@@ -28,7 +31,14 @@ function problemsOf(env: Record<string, string | undefined>): string[] {
     assert.ok(error instanceof AqcError);
     assert.equal(error.code, "config_invalid");
     for (const secret of [SECRET, UPSTASH_TOKEN]) assert.ok(!String(error).includes(secret));
-    return [...error.problems];
+    // Each issue names its variable, and its line starts with it (worker.ts answers with the
+    // variables; nobody parses the lines any more).
+    for (const issue of error.issues) {
+      assert.match(issue.variable, /^[A-Z][A-Z0-9_]*$/);
+      assert.ok(issue.message.startsWith(issue.variable), issue.message);
+    }
+    assert.equal(error.message, error.issues.map((issue) => issue.message).join("\n"));
+    return error.issues.map((issue) => issue.message);
   }
   assert.fail("expected a ConfigError");
 }
@@ -40,8 +50,8 @@ Deno.test("loadConfig reads a minimal configuration with defaults and one warnin
   assert.equal(config.expirySkewSeconds, 30);
   assert.equal(config.upstreamTimeoutMs, 30_000);
   assert.equal(config.refreshJitterSeconds, 60);
-  assert.equal(config.tokenTimeoutMs, 5_000);
-  assert.equal(config.tokenDeadlineMs, 10_000);
+  assert.equal(config.tokenRequestTimeoutMs, 5_000);
+  assert.equal(config.retryDeadlineMs, 10_000);
   assert.equal(config.storeTimeoutMs, 500);
   assert.equal(config.exposeTokens, false);
   assert.equal(config.upstash, undefined);
@@ -75,8 +85,8 @@ Deno.test("loadConfig reads every optional variable", async () => {
   assert.equal(config.expirySkewSeconds, 10);
   assert.equal(config.upstreamTimeoutMs, 5000);
   assert.equal(config.refreshJitterSeconds, 0);
-  assert.equal(config.tokenTimeoutMs, 1500);
-  assert.equal(config.tokenDeadlineMs, 4000);
+  assert.equal(config.tokenRequestTimeoutMs, 1500);
+  assert.equal(config.retryDeadlineMs, 4000);
   assert.equal(config.storeTimeoutMs, 250);
   assert.equal(config.maxBodyBytes, 2048);
   assert.equal(config.exposeTokens, true);
@@ -145,4 +155,66 @@ Deno.test("loadConfig without gateway keys when not required (library use)", asy
   delete env.AQC_GATEWAY_KEYS;
   const config = loadConfig(env, { requireGatewayKeys: false });
   assert.deepEqual(config.gatewayKeys, []);
+});
+
+Deno.test("ConfigError.issues name each wrong variable, and variables lists each once", () => {
+  let caught: unknown;
+  try {
+    loadConfig({
+      AQC_API_URL: "http://api.example.com",
+      AQC_CLIENT_SECRET: SECRET,
+      AQC_GATEWAY_KEYS: `[{"id":"a","sha256":"x","offices":["*"]},{"id":"b"}]`,
+    });
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught instanceof ConfigError);
+  assert.deepEqual(caught.variables, ["AQC_API_URL", "AQC_CLIENT_ID", "AQC_GATEWAY_KEYS"]);
+  assert.equal(caught.issues.filter((issue) => issue.variable === "AQC_GATEWAY_KEYS").length, 2);
+});
+
+Deno.test("every default comes from DEFAULTS, and README's configuration table says the same", async () => {
+  const config = loadConfig(await baseEnv());
+  for (const tunable of TUNABLES) {
+    assert.equal(config[tunable.field], DEFAULTS[tunable.field], tunable.variable);
+  }
+  // README: | `VARIABLE` | … default N |, one row per tunable, N equal to DEFAULTS.
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const section = readme.slice(readme.indexOf("## Configuration"));
+  const table = section.slice(0, section.indexOf("\n## ", 3));
+  const documented = new Map<string, number>();
+  for (const row of table.split("\n").filter((line) => line.startsWith("| `"))) {
+    const variable = /^\| `([A-Z0-9_]+)`/.exec(row)?.[1];
+    const fallback = /default ([\d_,]+)/.exec(row)?.[1];
+    if (variable !== undefined && fallback !== undefined) {
+      documented.set(variable, Number(fallback.replaceAll(/[_,]/g, "")));
+    }
+  }
+  for (const tunable of TUNABLES) {
+    assert.equal(
+      documented.get(tunable.variable),
+      DEFAULTS[tunable.field],
+      `README default of ${tunable.variable}`,
+    );
+  }
+  assert.deepEqual([...documented.keys()].sort(), TUNABLES.map((t) => t.variable).sort());
+});
+
+Deno.test("CONFIG_VARIABLES lists exactly the variables loadConfig reads", async () => {
+  const read = new Set<string>();
+  const full: Record<string, string> = {
+    ...(await baseEnv()),
+    UPSTASH_REDIS_REST_URL: "https://eu1-fine-cat-1234.upstash.io",
+    UPSTASH_REDIS_REST_TOKEN: UPSTASH_TOKEN,
+    AQC_TOKEN_KEY: generateTokenKey(),
+  };
+  // A proxy that records every name looked up, whether set or not.
+  const env = new Proxy(full, {
+    get(target, name, receiver) {
+      if (typeof name === "string") read.add(name);
+      return Reflect.get(target, name, receiver);
+    },
+  });
+  loadConfig(env);
+  assert.deepEqual([...read].sort(), [...CONFIG_VARIABLES].sort());
 });

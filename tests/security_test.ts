@@ -6,16 +6,13 @@
  * @module
  */
 import { Redis } from "@upstash/redis";
+import { AqcError, type TokenEvent, TokenManager, UpstashTokenStore } from "../src/mod.ts";
 import {
-  AqcError,
   createGateway,
   generateGatewayKey,
   generateTokenKey,
   loadConfig,
-  type TokenEvent,
-  TokenManager,
-  UpstashTokenStore,
-} from "../src/mod.ts";
+} from "../src/gateway/mod.ts";
 import { findGatewayKey } from "../src/gateway/caller_auth.ts";
 import type { GatewayKey } from "../src/config/load_config.ts";
 import { serveSimulator } from "../dev/simulator/mod.ts";

@@ -60,7 +60,7 @@ async function callApi(
   const res = await fetch(`${url}${path}`, {
     method: options.method ?? "GET",
     headers,
-    body: options.body,
+    body: options.body ?? null,
   });
   const text = await res.text();
   return { res, json: text === "" ? {} : JSON.parse(text) };
@@ -733,7 +733,7 @@ Deno.test("control routes under /__sim/", async () => {
   const post = (route: string, body?: unknown) =>
     fetch(`${served.url}/__sim/${route}`, {
       method: "POST",
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? null : JSON.stringify(body),
     });
 
   let res = await post("configure", {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { AqcError, MAX_TOKEN_LIFETIME_S, parseTokenResponse } from "../src/mod.ts";
+import { AqcError } from "../src/mod.ts";
+import { MAX_TOKEN_LIFETIME_S, parseTokenResponse } from "../src/token/request.ts";
 
 const isInvalid = (e: unknown) => e instanceof AqcError && e.code === "token_response_invalid";
 

@@ -1,12 +1,8 @@
 import assert from "node:assert/strict";
 import { Redis } from "@upstash/redis";
-import {
-  AqcError,
-  generateTokenKey,
-  REDIS_KEY_PREFIX,
-  type StoredToken,
-  UpstashTokenStore,
-} from "../src/mod.ts";
+import { AqcError, type StoredToken, UpstashTokenStore } from "../src/mod.ts";
+import { generateTokenKey } from "../src/gateway/mod.ts";
+import { REDIS_KEY_PREFIX } from "../src/store/upstash_store.ts";
 import { rawScan, redisCommand, startUpstash } from "./helpers/redis.ts";
 
 function client(url: string, token: string): Redis {

@@ -22,7 +22,7 @@
  */
 import assert from "node:assert/strict";
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, serveSimulator } from "../dev/simulator/mod.ts";
-import { generateGatewayKey, generateTokenKey } from "../src/mod.ts";
+import { generateGatewayKey, generateTokenKey } from "../src/gateway/mod.ts";
 import { rawScan, startUpstash } from "./helpers/redis.ts";
 import {
   PROJECT_ROOT,

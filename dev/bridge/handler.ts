@@ -39,9 +39,9 @@ export interface BridgeOptions {
   /** The Redis server, `redis://[[user]:password@]host:port[/db]`. */
   connection: string;
   /** Upper bound for opening a Redis connection, in ms. Defaults to 1000. */
-  connectTimeoutMs?: number;
+  connectTimeoutMs?: number | undefined;
   /** Upper bound for a Redis reply, in ms, before answering 500. Defaults to 10 000. */
-  replyTimeoutMs?: number;
+  replyTimeoutMs?: number | undefined;
   /** Redis connections to spread requests over. Defaults to 2. */
   connections?: number;
 }
@@ -132,8 +132,10 @@ export function createBridge(options: BridgeOptions): Bridge {
   }
   const client = new RespClient({
     ...parseRedisUrl(options.connection),
-    connectTimeoutMs: options.connectTimeoutMs,
-    replyTimeoutMs: options.replyTimeoutMs,
+    ...(options.connectTimeoutMs === undefined
+      ? {}
+      : { connectTimeoutMs: options.connectTimeoutMs }),
+    ...(options.replyTimeoutMs === undefined ? {} : { replyTimeoutMs: options.replyTimeoutMs }),
     connections: options.connections ?? 2,
   });
   const expected = new TextEncoder().encode(options.token);

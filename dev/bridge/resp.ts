@@ -93,9 +93,9 @@ export interface RespClientOptions {
   /** TCP port. */
   port: number;
   /** ACL user name, sent with `AUTH` when a password is set. */
-  username?: string;
+  username?: string | undefined;
   /** Password, sent with `AUTH` on every new connection. */
-  password?: string;
+  password?: string | undefined;
   /** Database index, sent with `SELECT` on every new connection when not 0. */
   db?: number;
   /** Upper bound for opening a connection, in ms. Defaults to 1000. */
@@ -170,8 +170,8 @@ export function parseRedisUrl(url: string): RespClientOptions {
  */
 export class RespClient {
   #options: Required<Omit<RespClientOptions, "username" | "password">> & {
-    username?: string;
-    password?: string;
+    username?: string | undefined;
+    password?: string | undefined;
   };
   #links: (Link | null)[];
   #next = 0;
@@ -259,8 +259,8 @@ export class RespClient {
 // a late event of an old socket can never touch the state of a new one.
 
 type LinkOptions = Required<Omit<RespClientOptions, "username" | "password">> & {
-  username?: string;
-  password?: string;
+  username?: string | undefined;
+  password?: string | undefined;
 };
 
 interface Pending {

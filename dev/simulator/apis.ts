@@ -99,7 +99,7 @@ export async function handleApiRequest(
 async function answer(
   req: SimRequest,
   state: SimulatorState,
-  { bearer, officeId }: { bearer?: string; officeId?: string },
+  { bearer, officeId }: { bearer?: string | undefined; officeId?: string | undefined },
 ): Promise<Response> {
   await sleep(state.knobs.apiLatencyMs, req.signal);
 

@@ -22,9 +22,9 @@ export interface OfferQuery {
   /** Adult travellers, 1–9. */
   adults: number;
   /** How many offers; default 3, at most 250. */
-  max?: number;
+  max?: number | undefined;
   /** Currency of prices; default `EUR`. */
-  currencyCode?: string;
+  currencyCode?: string | undefined;
 }
 
 const CARRIERS: Record<string, string> = {

@@ -90,7 +90,7 @@ export function toRequest(req: SimRequest): Request {
   return new Request(req.url, {
     method: req.method,
     headers: req.headers,
-    body: bodyless ? undefined : req.body,
+    body: bodyless ? null : req.body,
     signal: req.signal,
   });
 }

@@ -175,7 +175,7 @@ async function answer(
 
 function issue(
   state: SimulatorState,
-  fields: { clientId: string; officeId: string; lifetimeSeconds?: number },
+  fields: { clientId: string; officeId: string; lifetimeSeconds?: number | undefined },
 ): IssuedToken {
   state.counters.values.tokensIssued++;
   return state.tokens.issue({

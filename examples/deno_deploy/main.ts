@@ -11,14 +11,8 @@
  *
  * @module
  */
-import { Redis } from "@upstash/redis";
-import {
-  AqcError,
-  createAqcFetch,
-  loadConfig,
-  TokenManager,
-  UpstashTokenStore,
-} from "@aqc-edge/aqc-edge";
+import { createAqcFetch } from "@aqc-edge/aqc-edge";
+import { createTokenManager, loadConfig, problemFromError } from "@aqc-edge/aqc-edge/gateway";
 
 /** Builds the edge function's handler from an environment record. */
 export function createSearchHandler(
@@ -26,19 +20,8 @@ export function createSearchHandler(
 ): (request: Request) => Promise<Response> {
   // The library reads the same variables as the gateway; no gateway keys needed here.
   const config = loadConfig(env, { requireGatewayKeys: false });
-  const store = config.upstash && config.tokenKey
-    ? new UpstashTokenStore({
-      redis: new Redis({
-        url: config.upstash.url,
-        token: config.upstash.token,
-        retry: false,
-        enableTelemetry: false,
-        signal: () => AbortSignal.timeout(500),
-      }),
-      encryptionKey: config.tokenKey,
-    })
-    : undefined;
-  const tokens = new TokenManager({ credentials: config.credentials, ...(store ? { store } : {}) });
+  // Upstash (sealed, short timeout, no retries) when UPSTASH_* is set, else in-memory.
+  const tokens = createTokenManager(config);
   const aqc = createAqcFetch({ tokens, timeoutMs: config.upstreamTimeoutMs });
 
   return async (request) => {
@@ -60,10 +43,9 @@ export function createSearchHandler(
         headers: { "content-type": response.headers.get("content-type") ?? "application/json" },
       });
     } catch (error) {
-      if (!(error instanceof AqcError)) throw error;
-      // AqcError messages never hold a secret or a token: safe to return.
-      const status = error.code === "office_invalid" ? 400 : 503;
-      return Response.json({ code: error.code, message: error.message }, { status });
+      // The gateway's own answers: credentials_rejected 502, upstream_timeout 504, a 503 with
+      // Retry-After, … and no secret (anything but an AqcError is a bare 500).
+      return problemFromError(error);
     }
   };
 }

@@ -8,7 +8,7 @@ import { normalizeOfficeId } from "../office.ts";
 import { validateApiUrl } from "../token/credentials.ts";
 import type { Credentials } from "../token/types.ts";
 import { parseEncryptionKey } from "../store/seal.ts";
-import { encodeBase64Url } from "../token/key.ts";
+import { DEFAULTS } from "./defaults.ts";
 
 /** A caller of the gateway: a key (known only by its SHA-256) and the offices it may use. */
 export interface GatewayKey {
@@ -40,21 +40,21 @@ export interface AqcConfig {
   tokenKey?: string;
   /** `AQC_GATEWAY_KEYS`: the callers of the gateway. */
   gatewayKeys: readonly GatewayKey[];
-  /** `AQC_REFRESH_AHEAD_S`, default 300. */
+  /** `AQC_REFRESH_AHEAD_S`; default `DEFAULTS.refreshAheadSeconds`. */
   refreshAheadSeconds: number;
-  /** `AQC_EXPIRY_SKEW_S`, default 30. */
+  /** `AQC_EXPIRY_SKEW_S`; default `DEFAULTS.expirySkewSeconds`. */
   expirySkewSeconds: number;
-  /** `AQC_UPSTREAM_TIMEOUT_MS`, default 30,000. */
+  /** `AQC_UPSTREAM_TIMEOUT_MS`; default `DEFAULTS.upstreamTimeoutMs`. */
   upstreamTimeoutMs: number;
-  /** `AQC_REFRESH_JITTER_S`: upper bound of the per-isolate refresh jitter; default 60. */
-  refreshJitterSeconds?: number;
-  /** `AQC_TOKEN_TIMEOUT_MS`: timeout of one token request; default 5,000. */
-  tokenTimeoutMs?: number;
-  /** `AQC_TOKEN_DEADLINE_MS`: deadline of all attempts of one refresh; default 10,000. */
-  tokenDeadlineMs?: number;
-  /** `AQC_STORE_TIMEOUT_MS`: timeout of one Upstash call (slower = a miss); default 500. */
-  storeTimeoutMs?: number;
-  /** `AQC_MAX_BODY_BYTES`, default 1 MiB. */
+  /** `AQC_REFRESH_JITTER_S`: upper bound of the per-isolate refresh jitter. */
+  refreshJitterSeconds: number;
+  /** `AQC_TOKEN_TIMEOUT_MS`: timeout of one token request. */
+  tokenRequestTimeoutMs: number;
+  /** `AQC_TOKEN_DEADLINE_MS`: deadline of all attempts of one refresh. */
+  retryDeadlineMs: number;
+  /** `AQC_STORE_TIMEOUT_MS`: timeout of one Upstash call (slower = a miss). */
+  storeTimeoutMs: number;
+  /** `AQC_MAX_BODY_BYTES`; default `DEFAULTS.maxBodyBytes` (1 MiB). */
   maxBodyBytes: number;
   /** `AQC_EXPOSE_TOKENS=true` enables `POST /token/:office`. */
   exposeTokens: boolean;
@@ -68,47 +68,145 @@ export interface LoadConfigOptions {
   requireGatewayKeys?: boolean;
 }
 
+/** One problem of a configuration: the variable it is about and a line that names it. */
+export interface ConfigIssue {
+  /** The environment variable, e.g. `AQC_GATEWAY_KEYS` (also for `AQC_GATEWAY_KEYS[0].id`). */
+  variable: string;
+  /** A sentence-case line that starts with the variable and never quotes a secret. */
+  message: string;
+}
+
 /**
- * A configuration that failed validation: `problems` holds one line per wrong variable,
- * naming it and never printing a secret's value. The message is those lines.
+ * A configuration that failed validation: `issues` holds one entry per problem, naming the
+ * variable and never printing a secret's value. The message is their lines.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ConfigError, loadConfig } from "@aqc-edge/aqc-edge/gateway";
+ *
+ * try {
+ *   loadConfig({ AQC_API_URL: "https://test.travel.api.amadeus.com" });
+ *   assert.fail("expected a ConfigError");
+ * } catch (error) {
+ *   assert.ok(error instanceof ConfigError);
+ *   assert.deepEqual(
+ *     error.issues.map((issue) => issue.variable),
+ *     ["AQC_CLIENT_ID", "AQC_CLIENT_SECRET", "AQC_GATEWAY_KEYS"],
+ *   );
+ * }
+ * ```
  */
 export class ConfigError extends AqcError {
-  /** One line per problem. */
-  readonly problems: readonly string[];
+  /** One entry per problem, in the order found. */
+  readonly issues: readonly ConfigIssue[];
 
   /**
-   * Creates the error from its problem lines.
+   * Creates the error from its issues.
    *
-   * @param problems One line per problem.
+   * @param issues One entry per problem.
    */
-  constructor(problems: readonly string[]) {
-    super("config_invalid", problems.join("\n"));
+  constructor(issues: readonly ConfigIssue[]) {
+    super("config_invalid", issues.map((issue) => issue.message).join("\n"));
     this.name = "ConfigError";
-    this.problems = problems;
+    this.issues = issues;
+  }
+
+  /** The names of the wrong variables, each once, in the order found. */
+  get variables(): string[] {
+    return [...new Set(this.issues.map((issue) => issue.variable))];
   }
 }
+
+/** Collects issues; each line must start with its variable's name (tests hold it to that). */
+class Issues {
+  readonly list: ConfigIssue[] = [];
+
+  add(variable: string, message: string): void {
+    this.list.push({ variable, message });
+  }
+
+  /** An `AqcError` thrown by a validator: its message already names `variable`. */
+  fromError(variable: string, error: unknown): void {
+    this.add(variable, error instanceof Error ? error.message : `${variable} is invalid`);
+  }
+}
+
+/** A whole-number tuning variable: its name, the config field it sets, and its range. */
+interface Tunable {
+  variable: string;
+  field:
+    | "refreshAheadSeconds"
+    | "expirySkewSeconds"
+    | "upstreamTimeoutMs"
+    | "maxBodyBytes"
+    | "refreshJitterSeconds"
+    | "tokenRequestTimeoutMs"
+    | "retryDeadlineMs"
+    | "storeTimeoutMs";
+  min: number;
+  max: number;
+}
+
+/**
+ * The numeric tuning variables. Each default is `DEFAULTS[field]`, so the library, the gateway
+ * and the README (checked by a test) all say the same.
+ */
+export const TUNABLES: readonly Tunable[] = [
+  { variable: "AQC_REFRESH_AHEAD_S", field: "refreshAheadSeconds", min: 0, max: 3600 },
+  { variable: "AQC_EXPIRY_SKEW_S", field: "expirySkewSeconds", min: 0, max: 600 },
+  { variable: "AQC_UPSTREAM_TIMEOUT_MS", field: "upstreamTimeoutMs", min: 100, max: 300_000 },
+  { variable: "AQC_MAX_BODY_BYTES", field: "maxBodyBytes", min: 1, max: 104_857_600 },
+  // Optional tuning of the token engine, mainly for tests and chaos drills that compress time.
+  { variable: "AQC_REFRESH_JITTER_S", field: "refreshJitterSeconds", min: 0, max: 600 },
+  { variable: "AQC_TOKEN_TIMEOUT_MS", field: "tokenRequestTimeoutMs", min: 100, max: 60_000 },
+  { variable: "AQC_TOKEN_DEADLINE_MS", field: "retryDeadlineMs", min: 100, max: 120_000 },
+  { variable: "AQC_STORE_TIMEOUT_MS", field: "storeTimeoutMs", min: 10, max: 10_000 },
+];
+
+/**
+ * Every variable {@linkcode loadConfig} reads, so a host can hand it just these: e.g. Deno under
+ * `--allow-env=AQC_API_URL,…`, where reading the whole environment is not allowed.
+ */
+export const CONFIG_VARIABLES: readonly string[] = Object.freeze([
+  "AQC_API_URL",
+  "AQC_CLIENT_ID",
+  "AQC_CLIENT_SECRET",
+  "AQC_OFFICES",
+  "UPSTASH_REDIS_REST_URL",
+  "UPSTASH_REDIS_REST_TOKEN",
+  "AQC_TOKEN_KEY",
+  "AQC_GATEWAY_KEYS",
+  "AQC_EXPOSE_TOKENS",
+  ...TUNABLES.map((tunable) => tunable.variable),
+]);
 
 const MEMORY_STORE_WARNING =
   "UPSTASH_REDIS_REST_URL is not set: tokens are cached in this isolate only (in-memory store)";
 
 function parseInteger(
   env: Record<string, string | undefined>,
-  name: string,
-  fallback: number,
-  range: { min: number; max: number },
-  problems: string[],
+  tunable: Tunable,
+  problems: Issues,
 ): number {
-  const raw = env[name]?.trim();
+  const { variable, min, max } = tunable;
+  const fallback = DEFAULTS[tunable.field];
+  const raw = env[variable]?.trim();
   if (raw === undefined || raw === "") return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < range.min || Number(raw) > range.max) {
-    problems.push(`${name} must be a whole number from ${range.min} to ${range.max}, got "${raw}"`);
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    // Tuning values are not secrets; cut anyway so a pasted blob cannot flood the log.
+    problems.add(
+      variable,
+      `${variable} must be a whole number from ${min} to ${max}, got "${raw.slice(0, 20)}"`,
+    );
     return fallback;
   }
   return Number(raw);
 }
 
-function parseGatewayKeys(raw: string, problems: string[]): GatewayKey[] {
+function parseGatewayKeys(raw: string, issues: Issues): GatewayKey[] {
   const name = "AQC_GATEWAY_KEYS";
+  const problems = { push: (message: string): void => issues.add(name, message) };
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -166,11 +264,13 @@ function parseGatewayKeys(raw: string, problems: string[]): GatewayKey[] {
 /**
  * Reads and validates the configuration from an environment record (`Deno.env.toObject()`
  * on Deno, the `env` bindings on Workers). Every problem is collected, then thrown at
- * once, one line per variable; secret values are never quoted.
+ * once, one line per variable; secret values are never quoted. Defaults come from
+ * {@linkcode DEFAULTS}.
  *
  * @example
  * ```ts
- * import { loadConfig } from "@aqc-edge/aqc-edge";
+ * import assert from "node:assert/strict";
+ * import { DEFAULTS, loadConfig } from "@aqc-edge/aqc-edge/gateway";
  *
  * const config = loadConfig({
  *   AQC_API_URL: "https://test.travel.api.amadeus.com",
@@ -178,7 +278,8 @@ function parseGatewayKeys(raw: string, problems: string[]): GatewayKey[] {
  *   AQC_CLIENT_SECRET: "my-client-secret",
  *   AQC_GATEWAY_KEYS: JSON.stringify([{ id: "web", sha256: "0".repeat(64), offices: ["*"] }]),
  * });
- * console.log(config.warnings); // the in-memory store warning
+ * assert.equal(config.storeTimeoutMs, DEFAULTS.storeTimeoutMs);
+ * assert.match(config.warnings[0], /in-memory store/);
  * ```
  *
  * @param env The variables.
@@ -190,7 +291,7 @@ export function loadConfig(
   env: Record<string, string | undefined>,
   options: LoadConfigOptions = {},
 ): AqcConfig {
-  const problems: string[] = [];
+  const issues = new Issues();
   const warnings: string[] = [];
   const value = (name: string): string | undefined => {
     const raw = env[name]?.trim();
@@ -201,27 +302,31 @@ export function loadConfig(
   try {
     apiUrl = validateApiUrl(value("AQC_API_URL"), "AQC_API_URL");
   } catch (error) {
-    problems.push((error as Error).message);
+    issues.fromError("AQC_API_URL", error);
   }
   const clientId = value("AQC_CLIENT_ID");
-  if (clientId === undefined) problems.push("AQC_CLIENT_ID is required");
+  if (clientId === undefined) issues.add("AQC_CLIENT_ID", "AQC_CLIENT_ID is required");
   const clientSecret = value("AQC_CLIENT_SECRET");
-  if (clientSecret === undefined) problems.push("AQC_CLIENT_SECRET is required");
+  if (clientSecret === undefined) {
+    issues.add("AQC_CLIENT_SECRET", "AQC_CLIENT_SECRET is required");
+  }
 
   let offices: string[] | undefined;
   const officesRaw = value("AQC_OFFICES");
   if (officesRaw !== undefined) {
     offices = [];
+    let invalid = false;
     for (const office of officesRaw.split(",").map((o) => o.trim()).filter((o) => o !== "")) {
       try {
         const canonical = normalizeOfficeId(office);
         if (!offices.includes(canonical)) offices.push(canonical);
       } catch {
-        problems.push(`AQC_OFFICES has an invalid office id "${office.slice(0, 20)}"`);
+        invalid = true;
+        issues.add("AQC_OFFICES", `AQC_OFFICES has an invalid office id "${office.slice(0, 20)}"`);
       }
     }
-    if (offices.length === 0 && problems.length === 0) {
-      problems.push("AQC_OFFICES must list at least one office id when set");
+    if (offices.length === 0 && !invalid) {
+      issues.add("AQC_OFFICES", "AQC_OFFICES must list at least one office id when set");
     }
   }
 
@@ -231,20 +336,29 @@ export function loadConfig(
   let upstash: UpstashConfig | undefined;
   if (upstashUrl !== undefined || upstashToken !== undefined) {
     if (upstashUrl === undefined) {
-      problems.push("UPSTASH_REDIS_REST_URL is required with UPSTASH_REDIS_REST_TOKEN");
+      issues.add(
+        "UPSTASH_REDIS_REST_URL",
+        "UPSTASH_REDIS_REST_URL is required with UPSTASH_REDIS_REST_TOKEN",
+      );
     }
     if (upstashToken === undefined) {
-      problems.push("UPSTASH_REDIS_REST_TOKEN is required with UPSTASH_REDIS_REST_URL");
+      issues.add(
+        "UPSTASH_REDIS_REST_TOKEN",
+        "UPSTASH_REDIS_REST_TOKEN is required with UPSTASH_REDIS_REST_URL",
+      );
     }
     if (upstashUrl !== undefined) {
       try {
         validateApiUrl(upstashUrl, "UPSTASH_REDIS_REST_URL");
       } catch (error) {
-        problems.push((error as Error).message);
+        issues.fromError("UPSTASH_REDIS_REST_URL", error);
       }
     }
     if (tokenKey === undefined) {
-      problems.push("AQC_TOKEN_KEY is required when Upstash is configured (run: deno task keygen)");
+      issues.add(
+        "AQC_TOKEN_KEY",
+        "AQC_TOKEN_KEY is required when Upstash is configured (run: deno task keygen)",
+      );
     }
     if (upstashUrl !== undefined && upstashToken !== undefined) {
       upstash = { url: upstashUrl.replace(/\/+$/, ""), token: upstashToken };
@@ -256,123 +370,37 @@ export function loadConfig(
     try {
       parseEncryptionKey(tokenKey, "AQC_TOKEN_KEY");
     } catch (error) {
-      problems.push((error as Error).message);
+      issues.fromError("AQC_TOKEN_KEY", error);
     }
   }
 
   let gatewayKeys: GatewayKey[] = [];
   const keysRaw = value("AQC_GATEWAY_KEYS");
-  if (keysRaw !== undefined) gatewayKeys = parseGatewayKeys(keysRaw, problems);
+  if (keysRaw !== undefined) gatewayKeys = parseGatewayKeys(keysRaw, issues);
   else if (options.requireGatewayKeys ?? true) {
-    problems.push("AQC_GATEWAY_KEYS is required (run: deno task keygen)");
+    issues.add("AQC_GATEWAY_KEYS", "AQC_GATEWAY_KEYS is required (run: deno task keygen)");
   }
 
-  const refreshAheadSeconds = parseInteger(
-    env,
-    "AQC_REFRESH_AHEAD_S",
-    300,
-    { min: 0, max: 3600 },
-    problems,
-  );
-  const expirySkewSeconds = parseInteger(
-    env,
-    "AQC_EXPIRY_SKEW_S",
-    30,
-    { min: 0, max: 600 },
-    problems,
-  );
-  const upstreamTimeoutMs = parseInteger(env, "AQC_UPSTREAM_TIMEOUT_MS", 30_000, {
-    min: 100,
-    max: 300_000,
-  }, problems);
-  const maxBodyBytes = parseInteger(env, "AQC_MAX_BODY_BYTES", 1_048_576, {
-    min: 1,
-    max: 104_857_600,
-  }, problems);
-  // Optional tuning of the token engine, mainly for tests and chaos drills that compress
-  // time; the defaults are the TokenManager's own.
-  const refreshJitterSeconds = parseInteger(env, "AQC_REFRESH_JITTER_S", 60, {
-    min: 0,
-    max: 600,
-  }, problems);
-  const tokenTimeoutMs = parseInteger(env, "AQC_TOKEN_TIMEOUT_MS", 5_000, {
-    min: 100,
-    max: 60_000,
-  }, problems);
-  const tokenDeadlineMs = parseInteger(env, "AQC_TOKEN_DEADLINE_MS", 10_000, {
-    min: 100,
-    max: 120_000,
-  }, problems);
-  const storeTimeoutMs = parseInteger(env, "AQC_STORE_TIMEOUT_MS", 500, {
-    min: 10,
-    max: 10_000,
-  }, problems);
+  const tuning = {} as Record<Tunable["field"], number>;
+  for (const tunable of TUNABLES) tuning[tunable.field] = parseInteger(env, tunable, issues);
 
   const expose = value("AQC_EXPOSE_TOKENS")?.toLowerCase();
   if (expose !== undefined && expose !== "true" && expose !== "false") {
-    problems.push(`AQC_EXPOSE_TOKENS must be true or false, got "${expose.slice(0, 10)}"`);
+    issues.add(
+      "AQC_EXPOSE_TOKENS",
+      `AQC_EXPOSE_TOKENS must be true or false, got "${expose.slice(0, 10)}"`,
+    );
   }
 
-  if (problems.length > 0) throw new ConfigError(problems);
-  const config: AqcConfig = {
+  if (issues.list.length > 0) throw new ConfigError(issues.list);
+  return {
     credentials: { apiUrl, clientId: clientId!, clientSecret: clientSecret! },
+    ...(offices === undefined ? {} : { offices }),
+    ...(upstash === undefined ? {} : { upstash }),
+    ...(tokenKey === undefined ? {} : { tokenKey }),
     gatewayKeys,
-    refreshAheadSeconds,
-    expirySkewSeconds,
-    upstreamTimeoutMs,
-    refreshJitterSeconds,
-    tokenTimeoutMs,
-    tokenDeadlineMs,
-    storeTimeoutMs,
-    maxBodyBytes,
+    ...tuning,
     exposeTokens: expose === "true",
     warnings,
   };
-  if (offices !== undefined) config.offices = offices;
-  if (upstash !== undefined) config.upstash = upstash;
-  if (tokenKey !== undefined) config.tokenKey = tokenKey;
-  return config;
-}
-
-/**
- * Makes a new random gateway key and the `AQC_GATEWAY_KEYS` entry that admits it.
- *
- * @example
- * ```ts
- * import { generateGatewayKey } from "@aqc-edge/aqc-edge";
- *
- * const { key, entry } = await generateGatewayKey("web", ["*"]);
- * console.log(JSON.stringify([entry]));
- * ```
- *
- * @param id The key's name.
- * @param offices The offices it may call, or `["*"]`.
- * @returns The key (give it to the caller) and its entry (put it in `AQC_GATEWAY_KEYS`).
- */
-export async function generateGatewayKey(
-  id: string,
-  offices: readonly string[] = ["*"],
-): Promise<{ key: string; entry: { id: string; sha256: string; offices: string[] } }> {
-  const key = "aqcgw_" + encodeBase64Url(crypto.getRandomValues(new Uint8Array(32)));
-  const digest = new Uint8Array(
-    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)),
-  );
-  const sha256 = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-  return { key, entry: { id, sha256, offices: [...offices] } };
-}
-
-/**
- * Makes a new `AQC_TOKEN_KEY`: base64url of 32 random bytes.
- *
- * @example
- * ```ts
- * import { generateTokenKey } from "@aqc-edge/aqc-edge";
- *
- * console.log(generateTokenKey().length); // 43
- * ```
- *
- * @returns The key text.
- */
-export function generateTokenKey(): string {
-  return encodeBase64Url(crypto.getRandomValues(new Uint8Array(32)));
 }

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { DEFAULTS } from "../config/defaults.ts";
 import { AqcError } from "../errors.ts";
 import type { TokenManager } from "../token/manager.ts";
 import type { AccessToken, TokenSource } from "../token/types.ts";
@@ -133,7 +134,7 @@ async function replayableBody(
 export function createAqcFetch(options: CreateAqcFetchOptions): AqcFetch {
   const { tokens } = options;
   const transport = options.fetch ?? fetch;
-  const defaultTimeoutMs = options.timeoutMs ?? 30_000;
+  const defaultTimeoutMs = options.timeoutMs ?? DEFAULTS.upstreamTimeoutMs;
   if (!Number.isFinite(defaultTimeoutMs) || defaultTimeoutMs <= 0) {
     throw new AqcError("config_invalid", "timeoutMs must be a positive number");
   }
@@ -166,7 +167,7 @@ export function createAqcFetch(options: CreateAqcFetchOptions): AqcFetch {
           ...requestInit,
           method,
           headers,
-          body,
+          body: body ?? null,
           redirect: requestInit.redirect ?? "manual",
           signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
         });

@@ -45,10 +45,11 @@ function parseRoot(apiUrl: string): Root {
  *
  * @example
  * ```ts
- * import { resolveAqcUrl } from "@aqc-edge/aqc-edge";
+ * import assert from "node:assert/strict";
+ * import { resolveAqcUrl } from "./aqc_path.ts";
  *
  * const url = resolveAqcUrl("https://test.travel.api.amadeus.com", "/v2/shopping/flight-offers?adults=1");
- * console.log(url.href); // "https://test.travel.api.amadeus.com/v2/shopping/flight-offers?adults=1"
+ * assert.equal(url.href, "https://test.travel.api.amadeus.com/v2/shopping/flight-offers?adults=1");
  * ```
  *
  * @param apiUrl The validated API root (no trailing slash).

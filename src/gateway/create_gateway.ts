@@ -9,19 +9,16 @@ import { bodyLimit } from "@hono/hono/body-limit";
 import { HTTPException } from "@hono/hono/http-exception";
 import { requestId } from "@hono/hono/request-id";
 import { secureHeaders } from "@hono/hono/secure-headers";
-import { Redis } from "@upstash/redis";
 import type { AqcConfig, GatewayKey } from "../config/load_config.ts";
 import { AqcError } from "../errors.ts";
 import { createAqcFetch } from "../fetch/aqc_fetch.ts";
 import { normalizeOfficeId } from "../office.ts";
-import { MemoryTokenStore } from "../store/memory_store.ts";
-import type { TokenStore } from "../store/store.ts";
-import { type UpstashRedisClient, UpstashTokenStore } from "../store/upstash_store.ts";
-import { TokenManager } from "../token/manager.ts";
-import type { TokenEvent } from "../token/types.ts";
+import type { TokenManager } from "../token/manager.ts";
 import { GatewayKeyVerifier, keyAllowsOffice } from "./caller_auth.ts";
 import { forwardRequestHeaders, forwardResponseHeaders } from "./headers.ts";
 import { problem } from "./problem.ts";
+import { problemFromError } from "./problem_from_error.ts";
+import { createTokenManager, type CreateTokenManagerOptions } from "./token_manager.ts";
 
 /** Hono environment of the gateway: the authenticated key lives in `c.var.gatewayKey`. */
 export type GatewayEnv = {
@@ -50,74 +47,6 @@ export interface GatewayApp {
   ): Response | Promise<Response>;
   /** Sends a request to the app without a server (tests, scripts). */
   request(input: string | URL | Request, init?: RequestInit): Response | Promise<Response>;
-}
-
-/** Options of {@linkcode createTokenManager}. */
-export interface CreateTokenManagerOptions {
-  /** Transport for token requests; default the global `fetch`. */
-  fetch?: typeof fetch;
-  /** Epoch ms clock. */
-  now?: () => number;
-  /** Token events (fetches, hits, failures). */
-  onEvent?: (event: TokenEvent) => void;
-  /** A ready store, instead of the one the configuration describes. */
-  store?: TokenStore;
-  /** An Upstash client to use instead of one built from `UPSTASH_*` (e.g. Workers'). */
-  redis?: UpstashRedisClient;
-  /** Timeout of each Redis call in ms; default `AQC_STORE_TIMEOUT_MS`, else 500. */
-  storeTimeoutMs?: number;
-}
-
-/**
- * Builds the `TokenManager` a configuration describes: `UpstashTokenStore` when
- * `UPSTASH_*` is set (a client with retries off and a short timeout), else
- * `MemoryTokenStore`.
- *
- * @example
- * ```ts ignore
- * import { createTokenManager, loadConfig } from "@aqc-edge/aqc-edge";
- *
- * const tokens = createTokenManager(loadConfig(Deno.env.toObject()));
- * await tokens.prewarm(["NCE1A0955"]);
- * ```
- *
- * @param config The loaded configuration.
- * @param options Transport, clock, events, store overrides.
- * @returns The token manager.
- */
-export function createTokenManager(
-  config: AqcConfig,
-  options: CreateTokenManagerOptions = {},
-): TokenManager {
-  const storeTimeoutMs = options.storeTimeoutMs ?? config.storeTimeoutMs ?? 500;
-  let store = options.store;
-  if (store === undefined && config.upstash !== undefined && config.tokenKey !== undefined) {
-    const redis = options.redis ?? new Redis({
-      url: config.upstash.url,
-      token: config.upstash.token,
-      retry: false,
-      enableTelemetry: false,
-      signal: () => AbortSignal.timeout(storeTimeoutMs),
-    });
-    store = new UpstashTokenStore({ redis, encryptionKey: config.tokenKey });
-  }
-  return new TokenManager({
-    credentials: config.credentials,
-    store: store ?? new MemoryTokenStore(options.now ? { now: options.now } : {}),
-    refreshAheadSeconds: config.refreshAheadSeconds,
-    expirySkewSeconds: config.expirySkewSeconds,
-    storeTimeoutMs,
-    ...(config.refreshJitterSeconds === undefined
-      ? {}
-      : { refreshJitterSeconds: config.refreshJitterSeconds }),
-    ...(config.tokenTimeoutMs === undefined
-      ? {}
-      : { tokenRequestTimeoutMs: config.tokenTimeoutMs }),
-    ...(config.tokenDeadlineMs === undefined ? {} : { retryDeadlineMs: config.tokenDeadlineMs }),
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-    ...(options.now ? { now: options.now } : {}),
-    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-  });
 }
 
 /** One line of the gateway's log; never holds a secret, a token or a key. */
@@ -185,7 +114,7 @@ function upstreamPath(url: string): string {
  *
  * @example
  * ```ts ignore
- * import { createGateway, loadConfig } from "@aqc-edge/aqc-edge";
+ * import { createGateway, loadConfig } from "@aqc-edge/aqc-edge/gateway";
  *
  * const app = createGateway(loadConfig(Deno.env.toObject()));
  * Deno.serve(app.fetch);
@@ -211,13 +140,7 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
 
   const fail = (c: Context<GatewayEnv>, error: unknown, officeId?: string): Response => {
     if (error instanceof AqcError) {
-      const response = problem(error.code, error.message, {
-        ...(error.retryAfterSeconds !== undefined
-          ? { retryAfterSeconds: error.retryAfterSeconds }
-          : error.code === "token_endpoint_unavailable" || error.code === "rate_limited"
-          ? { retryAfterSeconds: 1 }
-          : {}),
-      });
+      const response = problemFromError(error);
       // The id callers quote to operators; proxied answers are left exactly as AQC sent them.
       response.headers.set("x-request-id", c.get("requestId"));
       if (response.status >= 500) {

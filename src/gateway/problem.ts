@@ -65,10 +65,12 @@ export interface ProblemOptions {
  *
  * @example
  * ```ts
- * import { problem } from "@aqc-edge/aqc-edge";
+ * import assert from "node:assert/strict";
+ * import { problem } from "@aqc-edge/aqc-edge/gateway";
  *
  * const response = problem("office_forbidden", "This key may not call office NCE1A0955");
- * console.log(response.status); // 403
+ * assert.equal(response.status, 403);
+ * assert.equal((await response.json()).code, "office_forbidden");
  * ```
  *
  * @param code The stable code; it sets the status and title.

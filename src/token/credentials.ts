@@ -17,9 +17,11 @@ function isLoopback(hostname: string): boolean {
  *
  * @example
  * ```ts
- * import { validateApiUrl } from "@aqc-edge/aqc-edge";
+ * import assert from "node:assert/strict";
+ * import { validateApiUrl } from "./credentials.ts";
  *
- * console.log(validateApiUrl("https://test.travel.api.amadeus.com/")); // "https://test.travel.api.amadeus.com"
+ * assert.equal(validateApiUrl("https://test.travel.api.amadeus.com/"), "https://test.travel.api.amadeus.com");
+ * assert.throws(() => validateApiUrl("http://api.example.com"), /must use https/);
  * ```
  *
  * @param value The URL as configured.
@@ -55,14 +57,15 @@ export function validateApiUrl(value: unknown, name = "apiUrl"): string {
  *
  * @example
  * ```ts
- * import { validateCredentials } from "@aqc-edge/aqc-edge";
+ * import assert from "node:assert/strict";
+ * import { validateCredentials } from "./credentials.ts";
  *
  * const credentials = validateCredentials({
  *   apiUrl: "https://test.travel.api.amadeus.com",
  *   clientId: "my-client-id",
  *   clientSecret: "my-client-secret",
  * });
- * console.log(credentials.apiUrl);
+ * assert.equal(credentials.apiUrl, "https://test.travel.api.amadeus.com");
  * ```
  *
  * @param credentials The credentials as given.

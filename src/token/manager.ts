@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { DEFAULTS } from "../config/defaults.ts";
 import { AqcError, type AqcErrorCode } from "../errors.ts";
 import { normalizeOfficeId } from "../office.ts";
 import { validateCredentials } from "./credentials.ts";
@@ -46,7 +47,7 @@ export interface TokenManagerOptions {
   retryBaseDelayMs?: number;
   /** Largest retry delay cap in ms; default 2,000. */
   retryMaxDelayMs?: number;
-  /** Timeout of one store call in ms; a slower store counts as a miss; default 1,000. */
+  /** Timeout of one store call in ms; a slower store counts as a miss; default 500. */
   storeTimeoutMs?: number;
   /** Seconds a `credentials_rejected` answer is negative-cached; default 60. */
   rejectedCacheSeconds?: number;
@@ -83,9 +84,9 @@ interface Flight {
 interface Entry {
   officeId: string;
   id?: Promise<string>;
-  token?: CachedToken;
-  failure?: StoredFailure;
-  flight?: Flight;
+  token?: CachedToken | undefined;
+  failure?: StoredFailure | undefined;
+  flight?: Flight | undefined;
   /** No background refresh before this (set after a failed or deferred one). */
   nextBackgroundAt: number;
   backgroundFailures: number;
@@ -184,7 +185,8 @@ export class TokenManager {
   readonly #storeTimeoutMs: number;
   readonly #rejectedMs: number;
   readonly #transientMs: number;
-  readonly #owner: string = crypto.randomUUID();
+  /** Lease owner id, made on first use: workerd forbids random values at module scope. */
+  #ownerId: string | undefined;
   readonly #entries = new Map<string, Entry>();
   /** Office ids as callers wrote them, so a warm call skips normalisation. */
   readonly #aliases = new Map<string, Entry>();
@@ -212,16 +214,20 @@ export class TokenManager {
       }
       return value;
     };
-    this.#refreshAheadMs = seconds("refreshAheadSeconds", 300) * 1000;
-    this.#skewMs = seconds("expirySkewSeconds", 30) * 1000;
-    this.#jitterMs = seconds("refreshJitterSeconds", 60) * 1000;
-    this.#requestTimeoutMs = seconds("tokenRequestTimeoutMs", 5_000);
-    this.#deadlineMs = seconds("retryDeadlineMs", 10_000);
-    this.#baseDelayMs = seconds("retryBaseDelayMs", 200);
-    this.#maxDelayMs = seconds("retryMaxDelayMs", 2_000);
-    this.#storeTimeoutMs = seconds("storeTimeoutMs", 1_000);
-    this.#rejectedMs = seconds("rejectedCacheSeconds", 60) * 1000;
-    this.#transientMs = seconds("transientFailureSeconds", 2) * 1000;
+    this.#refreshAheadMs = seconds("refreshAheadSeconds", DEFAULTS.refreshAheadSeconds) * 1000;
+    this.#skewMs = seconds("expirySkewSeconds", DEFAULTS.expirySkewSeconds) * 1000;
+    this.#jitterMs = seconds("refreshJitterSeconds", DEFAULTS.refreshJitterSeconds) * 1000;
+    this.#requestTimeoutMs = seconds("tokenRequestTimeoutMs", DEFAULTS.tokenRequestTimeoutMs);
+    this.#deadlineMs = seconds("retryDeadlineMs", DEFAULTS.retryDeadlineMs);
+    this.#baseDelayMs = seconds("retryBaseDelayMs", DEFAULTS.retryBaseDelayMs);
+    this.#maxDelayMs = seconds("retryMaxDelayMs", DEFAULTS.retryMaxDelayMs);
+    this.#storeTimeoutMs = seconds("storeTimeoutMs", DEFAULTS.storeTimeoutMs);
+    this.#rejectedMs = seconds("rejectedCacheSeconds", DEFAULTS.rejectedCacheSeconds) * 1000;
+    this.#transientMs = seconds("transientFailureSeconds", DEFAULTS.transientFailureSeconds) * 1000;
+  }
+
+  get #owner(): string {
+    return this.#ownerId ??= crypto.randomUUID();
   }
 
   /** The validated API root every token and request goes to. */
@@ -329,7 +335,7 @@ export class TokenManager {
         const token = await this.#obtain(entry, true);
         return { officeId, ok: true, source: token.source, expiresAt: token.expiresAt };
       } catch (error) {
-        return { officeId, ok: false, code: error instanceof AqcError ? error.code : undefined };
+        return { officeId, ok: false, ...(error instanceof AqcError ? { code: error.code } : {}) };
       }
     });
     return await Promise.all(jobs);

@@ -56,7 +56,8 @@ function invalid(detail: string): AqcError {
  *
  * @example
  * ```ts
- * import { parseTokenResponse } from "@aqc-edge/aqc-edge";
+ * import assert from "node:assert/strict";
+ * import { parseTokenResponse } from "./request.ts";
  *
  * const token = parseTokenResponse({
  *   token_type: "Bearer",
@@ -64,7 +65,7 @@ function invalid(detail: string): AqcError {
  *   expires_in: 1799,
  *   state: "approved",
  * });
- * console.log(token.expiresInSeconds); // 1799
+ * assert.equal(token.expiresInSeconds, 1799);
  * ```
  *
  * @param body The parsed JSON body.
@@ -176,7 +177,7 @@ function isJson(contentType: string | null): boolean {
  *
  * @example
  * ```ts ignore
- * import { requestToken } from "@aqc-edge/aqc-edge";
+ * import { requestToken } from "./request.ts";
  *
  * const token = await requestToken(
  *   { apiUrl: "https://test.travel.api.amadeus.com", clientId: "id", clientSecret: "secret" },

@@ -13,9 +13,10 @@ const MAX_RETRY_AFTER_S = 3600;
  *
  * @example
  * ```ts
- * import { parseRetryAfter } from "@aqc-edge/aqc-edge";
+ * import assert from "node:assert/strict";
+ * import { parseRetryAfter } from "./retry_after.ts";
  *
- * console.log(parseRetryAfter("7", Date.now())); // 7
+ * assert.equal(parseRetryAfter("7", Date.now()), 7);
  * ```
  *
  * @param value The header value, or `null`.

@@ -36,6 +36,8 @@ export interface ExitedMain {
 export interface ServeMainOptions {
   /** Server threads (`deno serve --parallel`, one isolate each); default 1. */
   parallel?: number;
+  /** `--allow-env=<these>` instead of a bare `--allow-env` (the whole environment). */
+  allowEnv?: readonly string[];
 }
 
 function command(env: Record<string, string>, options: ServeMainOptions = {}): Deno.Command {
@@ -49,7 +51,7 @@ function command(env: Record<string, string>, options: ServeMainOptions = {}): D
       "--host",
       "127.0.0.1",
       "--allow-net=127.0.0.1,localhost",
-      "--allow-env",
+      options.allowEnv === undefined ? "--allow-env" : `--allow-env=${options.allowEnv.join(",")}`,
       "src/main.ts",
     ],
     cwd: ROOT,
@@ -144,10 +146,14 @@ export async function serveMain(
  * Runs `deno serve src/main.ts` with `env` expecting it to exit (a bad configuration).
  *
  * @param env The process environment.
+ * @param options `--allow-env` narrowing.
  * @returns Its exit code and output.
  */
-export async function runMainExpectingExit(env: Record<string, string>): Promise<ExitedMain> {
-  const child = command(env).spawn();
+export async function runMainExpectingExit(
+  env: Record<string, string>,
+  options: ServeMainOptions = {},
+): Promise<ExitedMain> {
+  const child = command(env, options).spawn();
   let text = "";
   const readers = Promise.all([
     collect(child.stdout, (t) => (text += t)),

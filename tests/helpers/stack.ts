@@ -6,12 +6,8 @@
  * @module
  */
 import { Redis } from "@upstash/redis";
-import {
-  generateGatewayKey,
-  generateTokenKey,
-  type StoredToken,
-  UpstashTokenStore,
-} from "../../src/mod.ts";
+import { type StoredToken, UpstashTokenStore } from "../../src/mod.ts";
+import { generateGatewayKey, generateTokenKey } from "../../src/gateway/mod.ts";
 import { tokenKeyId } from "../../src/token/key.ts";
 import {
   DEFAULT_CLIENT_ID,

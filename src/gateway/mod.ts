@@ -1,0 +1,64 @@
+/**
+ * aqc-edge gateway: the deployable Web-standard `fetch` handler (Hono) that calls AQC for its
+ * callers, the configuration it reads, and the problem+json helpers.
+ *
+ * - {@linkcode createGateway}: the Hono app; `app.fetch` serves `Deno.serve`, `deno serve`,
+ *   Workers, Bun and `@hono/node-server`.
+ * - {@linkcode loadConfig}: every `AQC_*` / `UPSTASH_*` variable, validated at once
+ *   ({@linkcode ConfigError} lists each wrong variable); defaults in {@linkcode DEFAULTS}.
+ * - {@linkcode createTokenManager}: the `TokenManager` a configuration describes.
+ * - {@linkcode problem}, {@linkcode problemFromError}: RFC 9457 answers.
+ *
+ * Unlike the root entry, this one imports npm packages (`hono`, `@upstash/redis`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   createGateway,
+ *   createTokenManager,
+ *   generateGatewayKey,
+ *   loadConfig,
+ * } from "@aqc-edge/aqc-edge/gateway";
+ *
+ * const { key, entry } = await generateGatewayKey("web", ["*"]);
+ * const config = loadConfig({
+ *   AQC_API_URL: "https://test.travel.api.amadeus.com",
+ *   AQC_CLIENT_ID: "my-client-id",
+ *   AQC_CLIENT_SECRET: "my-client-secret",
+ *   AQC_GATEWAY_KEYS: JSON.stringify([entry]),
+ * });
+ * const app = createGateway(config, { tokens: createTokenManager(config) });
+ * // Deno.serve(app.fetch) in a real deployment; `request` answers without a server.
+ * assert.equal((await app.request("/healthz")).status, 200);
+ * const forbidden = await app.request("/aqc/NCE1A0955/v1/x", {
+ *   headers: { authorization: "Bearer not-a-key" },
+ * });
+ * assert.equal(forbidden.status, 401);
+ * assert.ok(key.startsWith("aqcgw_"));
+ * ```
+ *
+ * @module
+ */
+export {
+  type AqcConfig,
+  CONFIG_VARIABLES,
+  ConfigError,
+  type ConfigIssue,
+  type GatewayKey,
+  loadConfig,
+  type LoadConfigOptions,
+  type UpstashConfig,
+} from "../config/load_config.ts";
+export { DEFAULTS, type Defaults } from "../config/defaults.ts";
+export { type GeneratedGatewayKey, generateGatewayKey, generateTokenKey } from "../config/keys.ts";
+export {
+  createGateway,
+  type GatewayApp,
+  type GatewayExecutionContext,
+  type GatewayLogEntry,
+  type GatewayOptions,
+} from "./create_gateway.ts";
+export { createTokenManager, type CreateTokenManagerOptions } from "./token_manager.ts";
+export { problem, type ProblemCode, type ProblemOptions } from "./problem.ts";
+export { problemFromError } from "./problem_from_error.ts";

@@ -1,0 +1,93 @@
+/**
+ * `createTokenManager`: the `TokenManager` a loaded configuration describes. Kept apart from
+ * the gateway's routes because `main.ts`, `worker.ts` and library users with `loadConfig`
+ * all wire a manager the same way.
+ *
+ * @module
+ */
+import type { AqcConfig } from "../config/load_config.ts";
+import { MemoryTokenStore } from "../store/memory_store.ts";
+import type { TokenStore } from "../store/store.ts";
+import { createUpstashTokenStore } from "../store/upstash_client.ts";
+import { type UpstashRedisClient, UpstashTokenStore } from "../store/upstash_store.ts";
+import { TokenManager } from "../token/manager.ts";
+import type { TokenEvent } from "../token/types.ts";
+
+/** Options of {@linkcode createTokenManager}. */
+export interface CreateTokenManagerOptions {
+  /** Transport for token requests; default the global `fetch`. */
+  fetch?: typeof fetch;
+  /** Epoch ms clock. */
+  now?: () => number;
+  /** Token events (fetches, hits, failures). */
+  onEvent?: (event: TokenEvent) => void;
+  /** A ready store, instead of the one the configuration describes. */
+  store?: TokenStore;
+  /** An Upstash client to use instead of one built from `UPSTASH_*` (e.g. Workers'). */
+  redis?: UpstashRedisClient;
+  /** Timeout of each store call in ms; default `config.storeTimeoutMs`. */
+  storeTimeoutMs?: number;
+}
+
+function storeFor(
+  config: AqcConfig,
+  options: CreateTokenManagerOptions,
+  storeTimeoutMs: number,
+): TokenStore {
+  if (options.store !== undefined) return options.store;
+  if (config.upstash === undefined || config.tokenKey === undefined) {
+    return new MemoryTokenStore(options.now ? { now: options.now } : {});
+  }
+  if (options.redis !== undefined) {
+    return new UpstashTokenStore({ redis: options.redis, encryptionKey: config.tokenKey });
+  }
+  return createUpstashTokenStore({
+    url: config.upstash.url,
+    token: config.upstash.token,
+    encryptionKey: config.tokenKey,
+    timeoutMs: storeTimeoutMs,
+  });
+}
+
+/**
+ * Builds the `TokenManager` a configuration describes: an Upstash store when `UPSTASH_*` is
+ * set (a client with retries off and a short timeout), else a `MemoryTokenStore`. Safe at
+ * Worker module scope: nothing random, no timer and no I/O happens until the first token.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createTokenManager, loadConfig } from "@aqc-edge/aqc-edge/gateway";
+ *
+ * const config = loadConfig({
+ *   AQC_API_URL: "https://test.travel.api.amadeus.com",
+ *   AQC_CLIENT_ID: "my-client-id",
+ *   AQC_CLIENT_SECRET: "my-client-secret",
+ * }, { requireGatewayKeys: false });
+ * const tokens = createTokenManager(config);
+ * assert.equal(tokens.apiUrl, "https://test.travel.api.amadeus.com");
+ * ```
+ *
+ * @param config The loaded configuration.
+ * @param options Transport, clock, events, store overrides.
+ * @returns The token manager.
+ */
+export function createTokenManager(
+  config: AqcConfig,
+  options: CreateTokenManagerOptions = {},
+): TokenManager {
+  const storeTimeoutMs = options.storeTimeoutMs ?? config.storeTimeoutMs;
+  return new TokenManager({
+    credentials: config.credentials,
+    store: storeFor(config, options, storeTimeoutMs),
+    refreshAheadSeconds: config.refreshAheadSeconds,
+    expirySkewSeconds: config.expirySkewSeconds,
+    refreshJitterSeconds: config.refreshJitterSeconds,
+    tokenRequestTimeoutMs: config.tokenRequestTimeoutMs,
+    retryDeadlineMs: config.retryDeadlineMs,
+    storeTimeoutMs,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+  });
+}

@@ -1,0 +1,72 @@
+/**
+ * The published entries (`deno.json` `exports`): what each one exports, and that the root
+ * (the token layer) loads no npm package, so it runs on any runtime with `fetch` and WebCrypto.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import * as root from "../src/mod.ts";
+import * as gateway from "../src/gateway/mod.ts";
+
+const PROJECT_ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+/** The module specifiers of an entry's graph, as `deno info --json` lists them. */
+async function moduleGraph(entry: string): Promise<string[]> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", entry],
+    cwd: PROJECT_ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  const info = JSON.parse(new TextDecoder().decode(stdout)) as {
+    modules: { specifier: string }[];
+  };
+  return info.modules.map((module) => module.specifier);
+}
+
+Deno.test("deno info: the root entry's module graph holds no npm package", async () => {
+  const modules = await moduleGraph("src/mod.ts");
+  assert.ok(modules.length > 5, modules.join("\n"));
+  assert.deepEqual(modules.filter((specifier) => !specifier.startsWith("file:")), []);
+  assert.ok(modules.every((specifier) => specifier.includes("/src/")), modules.join("\n"));
+  // The same check sees npm packages where there are some: ./gateway has Hono and Upstash.
+  const gatewayModules = await moduleGraph("src/gateway/mod.ts");
+  assert.ok(gatewayModules.some((specifier) => specifier.startsWith("npm:")));
+});
+
+Deno.test("deno.json exports the five entries", async () => {
+  const config = JSON.parse(await Deno.readTextFile(`${PROJECT_ROOT}deno.json`));
+  assert.deepEqual(config.exports, {
+    ".": "./src/mod.ts",
+    "./gateway": "./src/gateway/mod.ts",
+    "./upstash": "./src/store/upstash_client.ts",
+    "./testing": "./src/store/conformance.ts",
+    "./worker": "./src/worker.ts",
+  });
+});
+
+Deno.test("the root exports the token layer only, ./gateway the gateway", () => {
+  assert.deepEqual(Object.keys(root).sort(), [
+    "AqcError",
+    "MemoryTokenStore",
+    "TokenManager",
+    "UpstashTokenStore",
+    "createAqcFetch",
+    "isAqcError",
+    "normalizeOfficeId",
+  ]);
+  assert.deepEqual(Object.keys(gateway).sort(), [
+    "CONFIG_VARIABLES",
+    "ConfigError",
+    "DEFAULTS",
+    "createGateway",
+    "createTokenManager",
+    "generateGatewayKey",
+    "generateTokenKey",
+    "loadConfig",
+    "problem",
+    "problemFromError",
+  ]);
+});
