@@ -184,7 +184,11 @@ export class TokenManager {
   readonly #storeTimeoutMs: number;
   readonly #rejectedMs: number;
   readonly #transientMs: number;
-  readonly #owner: string = crypto.randomUUID();
+  // Lazy: workerd refuses random values at Worker module scope, where users build managers.
+  #ownerId?: string;
+  get #owner(): string {
+    return this.#ownerId ??= crypto.randomUUID();
+  }
   readonly #entries = new Map<string, Entry>();
   /** Office ids as callers wrote them, so a warm call skips normalisation. */
   readonly #aliases = new Map<string, Entry>();
