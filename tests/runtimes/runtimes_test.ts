@@ -2,8 +2,8 @@
  * One consumer scenario ({@link ./scenario.ts}) on every runtime aqc-edge claims: Deno (the
  * source), Node and Bun (the `deno bundle` output of the entries), Vercel's Edge Runtime
  * (`edge-runtime`: no `process`, no code generation) and workerd (the library built at Worker
- * module scope, in `workerd_test.ts`). Prints a runtime × check table; fails on any failed
- * check. Runtimes run one after the other (two cores are shared with other work).
+ * module scope, see `drivers/workerd.ts`, which adds the module-scope checks). Prints a
+ * runtime × check table; fails on any failed check. Runtimes run one after the other (two cores are shared with other work).
  *
  * Run: `deno test --allow-net=127.0.0.1,localhost --allow-run --allow-env --allow-read
  * --allow-write=/tmp tests/runtimes/runtimes_test.ts`
@@ -21,9 +21,15 @@ import {
   type RuntimeRun,
 } from "./runner.ts";
 import { CHECKS } from "./scenario.ts";
+import { MODULE_SCOPE_CHECKS, runWorkerd } from "./drivers/workerd.ts";
 
-/** Variables `@upstash/redis` 1.39 reads at construction. */
-const UPSTASH_CLIENT_READS = ["UPSTASH_DISABLE_TELEMETRY", "UPSTASH_CONSOLE"];
+/** Variables `@upstash/redis` 1.39 (its Node entry) reads through `process.env` at construction. */
+const UPSTASH_CLIENT_READS = [
+  "UPSTASH_DISABLE_TELEMETRY",
+  "UPSTASH_CONSOLE",
+  "VERCEL",
+  "AWS_REGION",
+];
 
 async function version(program: string, args: string[]): Promise<string> {
   const { stdout } = await new Deno.Command(program, { args, stdout: "piped", stderr: "null" })
@@ -31,7 +37,7 @@ async function version(program: string, args: string[]): Promise<string> {
   return new TextDecoder().decode(stdout).trim().split("\n")[0].replace(/^v/, "");
 }
 
-Deno.test("runtimes: the consumer scenario passes on Deno, Node, Bun and the Edge Runtime", async () => {
+Deno.test("runtimes: the consumer scenario passes on Deno, Node, Bun, the Edge Runtime and workerd", async () => {
   const dir = await Deno.makeTempDir({ prefix: "aqc-runtimes-" });
   try {
     await using upstash = await startUpstash();
@@ -64,6 +70,7 @@ Deno.test("runtimes: the consumer scenario passes on Deno, Node, Bun and the Edg
     runs.push(
       await runDriver("edge-runtime (node)", upstash, "node", [bundles.edgeHost, bundles.edgeVm]),
     );
+    runs.push(await runWorkerd(upstash));
     console.log(`\n${formatTable(runs)}\n`);
     for (const run of runs) {
       for (const name of CHECKS) {
@@ -72,6 +79,10 @@ Deno.test("runtimes: the consumer scenario passes on Deno, Node, Bun and the Edg
           `${run.runtime} did not report ${name}:\n${run.output}`,
         );
       }
+    }
+    const workerd = runs[runs.length - 1];
+    for (const name of MODULE_SCOPE_CHECKS) {
+      assert.ok(workerd.results.some((result) => result.name === name), `workerd: no ${name}`);
     }
     const failed = failures(runs);
     assert.deepEqual(

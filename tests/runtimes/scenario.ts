@@ -73,7 +73,12 @@ export interface Platform {
   /** A new `@upstash/redis` client for the bridge (each call: a separate client). */
   createRedis(url: string, token: string): UpstashRedisClient;
   /** Serves `handler` on 127.0.0.1 with the runtime's own server. */
-  serve(handler: (request: Request) => Response | Promise<Response>): Promise<ServedHandler>;
+  serve?(handler: (request: Request) => Response | Promise<Response>): Promise<ServedHandler>;
+  /**
+   * Instead of `serve`: where the runtime already serves a gateway built from the same
+   * environment (workerd: the Worker's own module-scope gateway, reached over HTTP).
+   */
+  gatewayUrl?: string;
 }
 
 /** The office every check uses. */
@@ -286,6 +291,10 @@ export async function runScenario(platform: Platform, env: ScenarioEnv): Promise
   });
 
   await run("gateway_http", async () => {
+    if (platform.gatewayUrl !== undefined) {
+      return await checkGatewayOverHttp(platform.gatewayUrl, env);
+    }
+    check(platform.serve !== undefined, "the driver neither serves nor names a gateway");
     const config = gateway.loadConfig({
       AQC_API_URL: env.simUrl,
       AQC_CLIENT_ID: env.clientId,

@@ -16,7 +16,7 @@ import { ENV_VAR, resultLine } from "./protocol.ts";
  * Runs the scenario on the bundle in the directory whose file URL is the first argument,
  * serving the gateway with `serve`.
  */
-export async function runBundled(serve: Platform["serve"]): Promise<void> {
+export async function runBundled(serve: NonNullable<Platform["serve"]>): Promise<void> {
   const bundleDir = process.argv[2];
   if (bundleDir === undefined) throw new Error("Usage: driver <bundle directory URL>");
   const lib = await import(new URL("mod.js", bundleDir).href) as typeof Library;
