@@ -83,7 +83,12 @@ async function run(
   }
 }
 
-async function must(what: string, program: string, args: string[], cwd?: string): Promise<void> {
+export async function must(
+  what: string,
+  program: string,
+  args: string[],
+  cwd?: string,
+): Promise<void> {
   const { code, output } = await run(program, args, { cwd });
   if (code !== 0) throw new Error(`${what} failed (${code}):\n${output}`);
 }

@@ -218,7 +218,9 @@ export async function runScenario(platform: Platform, env: ScenarioEnv): Promise
 
   await run("aqc_call", async () => {
     const before = await counters(env.simUrl);
-    const res = await aqc(OFFICE, SEARCH);
+    // A caller's signal, as a route handler passes `request.signal`: combined with the
+    // upstream timeout (the Edge Runtime has no `AbortSignal.any`).
+    const res = await aqc(OFFICE, SEARCH, { signal: new AbortController().signal });
     const body = await res.json() as { data?: unknown[] };
     const after = await counters(env.simUrl);
     check(res.status === 200, `AQC answered ${res.status}`);

@@ -18,6 +18,8 @@ import { check, type CheckResult, runCheck } from "../scenario.ts";
 
 /** The fixture's wrangler config, relative to the project root. */
 export const LIBRARY_CONFIG = "tests/fixtures/workerd/library/wrangler.toml";
+/** The README's Workers snippet as a secondary worker. */
+export const SNIPPET_CONFIG = "tests/fixtures/workerd/snippet/wrangler.toml";
 
 /** The module-scope checks, in order (columns of the table beside the scenario's). */
 export const MODULE_SCOPE_CHECKS = [
@@ -25,7 +27,11 @@ export const MODULE_SCOPE_CHECKS = [
   "module_scope_call",
   "module_scope_replay_401",
   "module_scope_waituntil_refresh",
+  "workers_snippet",
 ] as const;
+
+/** The snippet's route, as the README shows it. */
+const SNIPPET_PATH = "/flights?office=NCE1A0955&from=NCE&to=JFK&date=2026-12-20";
 
 interface LibToken {
   digest: string;
@@ -54,7 +60,7 @@ export async function runWorkerd(upstash: { url: string; token: string }): Promi
   let session: WranglerSession | undefined;
   try {
     session = await startWrangler({
-      configs: [LIBRARY_CONFIG],
+      configs: [LIBRARY_CONFIG, SNIPPET_CONFIG],
       vars: {
         AQC_API_URL: env.simUrl,
         AQC_CLIENT_ID: env.clientId,
@@ -133,6 +139,19 @@ export async function runWorkerd(upstash: { url: string; token: string }): Promi
       }),
     );
     sim.configure({ tokenLifetimeSeconds: null, apiFailure: null });
+    results.push(
+      await runCheck("workers_snippet", async () => {
+        const before = sim.counters.tokenRequests;
+        for (const round of [1, 2]) {
+          const res = await fetch(new URL(`/snippet${SNIPPET_PATH}`, worker.url));
+          const text = await res.text();
+          check(res.status === 200, `round ${round}: ${res.status} ${text.slice(0, 200)}`);
+          check((JSON.parse(text).data?.length ?? 0) > 0, `round ${round}: no offers`);
+        }
+        // Its first token may come from L2 (the module-scope manager shares it): at most one.
+        check(sim.counters.tokenRequests - before <= 1, "the snippet did not reuse its token");
+      }),
+    );
     try {
       const scenario = await getJson<CheckResult[]>(worker, "/scenario", {
         method: "POST",
