@@ -35,6 +35,8 @@ export async function startListening(
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
       HOME: Deno.env.get("HOME") ?? "/tmp",
       NO_COLOR: "1",
+      // A Deno child (the Deno driver, `deno serve`) must find the same module cache.
+      ...passThrough("DENO_DIR"),
       ...env,
     },
     stdin: "null",
@@ -95,4 +97,10 @@ export async function startListening(
     clearTimeout(timer);
     onText = () => {};
   }
+}
+
+/** `{ [name]: value }` when the test run has `name` set, else nothing. */
+function passThrough(name: string): Record<string, string> {
+  const value = Deno.env.get(name);
+  return value === undefined ? {} : { [name]: value };
 }

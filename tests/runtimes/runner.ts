@@ -206,6 +206,8 @@ export async function runDriver(
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
       HOME: Deno.env.get("HOME") ?? "/tmp",
       NO_COLOR: "1",
+      // A Deno child (the Deno driver, `deno serve`) must find the same module cache.
+      ...passThrough("DENO_DIR"),
       [ENV_VAR]: JSON.stringify(env),
     },
   });
@@ -254,4 +256,10 @@ export function failures(runs: RuntimeRun[]): string[] {
       `${run.runtime} ${result.name}: ${result.detail ?? "failed"}`
     )
   );
+}
+
+/** `{ [name]: value }` when the test run has `name` set, else nothing. */
+function passThrough(name: string): Record<string, string> {
+  const value = Deno.env.get(name);
+  return value === undefined ? {} : { [name]: value };
 }
