@@ -24,8 +24,6 @@ import { PROJECT_ROOT } from "../helpers/workerd.ts";
 
 /** Pinned runtimes from npm (also in deno.json imports, so recorded in deno.lock). */
 export const BUN_VERSION = "1.4.4";
-/** `edge-runtime` from npm; its own dependencies are pinned exactly by it. */
-export const EDGE_RUNTIME_VERSION = "4.0.1";
 
 const DRIVER_TIMEOUT_MS = 90_000;
 const MAX_OUTPUT_CHARS = 200_000;
@@ -105,15 +103,28 @@ export async function bunBinary(): Promise<string> {
   return `${npmCache}/registry.npmjs.org/@oven/bun-${Deno.build.os}-${arch}/${BUN_VERSION}/bin/bun`;
 }
 
+/**
+ * Lays out `node_modules/edge-runtime` in `dir` with `deno install`, from the committed
+ * `edge_runtime/package.json` and its frozen `deno.lock` (every transitive version pinned).
+ */
+export async function installEdgeRuntime(dir: string): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  for (const file of ["package.json", "deno.lock"]) {
+    await Deno.copyFile(`${PROJECT_ROOT}tests/runtimes/edge_runtime/${file}`, `${dir}/${file}`);
+  }
+  await must("install edge-runtime", Deno.execPath(), [
+    "install",
+    "--quiet",
+    "--node-modules-dir=auto",
+    "--frozen",
+  ], dir);
+}
+
 /** Builds every bundle into `dir` (three `deno bundle` runs and one `deno install`). */
 export async function buildBundles(dir: string): Promise<Bundles> {
   const here = "tests/runtimes/drivers";
   const bundle = [Deno.execPath(), "bundle", "--quiet"];
   await Deno.mkdir(`${dir}/drivers`, { recursive: true });
-  await Deno.writeTextFile(
-    `${dir}/drivers/package.json`,
-    JSON.stringify({ type: "module", dependencies: { "edge-runtime": EDGE_RUNTIME_VERSION } }),
-  );
   const [program, ...prefix] = bundle;
   await Promise.all([
     must("bundle the entries", program, [
@@ -151,12 +162,7 @@ export async function buildBundles(dir: string): Promise<Bundles> {
       `${dir}/edge_vm.js`,
       `${here}/edge_vm.ts`,
     ]),
-    must("install edge-runtime", Deno.execPath(), [
-      "install",
-      "--quiet",
-      "--node-modules-dir=auto",
-      "--frozen=false",
-    ], `${dir}/drivers`),
+    installEdgeRuntime(`${dir}/drivers`),
   ]);
   // The bundles are ESM; `.mjs` would do too, but `type: module` above covers `.js`.
   return {

@@ -244,13 +244,13 @@ export async function runScenario(platform: Platform, env: ScenarioEnv): Promise
   });
 
   await run("background_refresh", async () => {
-    // 4 s tokens, refreshed 2 s ahead without jitter: due at 2 s, usable until 3 s.
-    await configure(env.simUrl, { tokenLifetimeSeconds: 4 });
+    // 5 s tokens, refreshed 2.5 s ahead without jitter: due at 2.5 s, usable until 4 s.
+    await configure(env.simUrl, { tokenLifetimeSeconds: 5 });
     try {
       const events: string[] = [];
       const short = new lib.TokenManager({
         credentials,
-        refreshAheadSeconds: 2,
+        refreshAheadSeconds: 2.5,
         refreshJitterSeconds: 0,
         expirySkewSeconds: 1,
         onEvent: (event) => {
@@ -258,7 +258,7 @@ export async function runScenario(platform: Platform, env: ScenarioEnv): Promise
         },
       });
       const old = await short.getToken(OFFICE);
-      await sleep(Math.max(0, old.expiresAt - 2_000 - Date.now()) + 150);
+      await sleep(Math.max(0, old.expiresAt - 2_500 - Date.now()) + 150);
       const handed: Promise<unknown>[] = [];
       const served = await short.getToken(OFFICE, { waitUntil: (p) => handed.push(p) });
       check(served.accessToken === old.accessToken, "a due token was not served while refreshing");

@@ -15,7 +15,7 @@ import {
   serveSimulator,
 } from "../../dev/simulator/mod.ts";
 import { startListening } from "./listening.ts";
-import { bunBinary, EDGE_RUNTIME_VERSION, must } from "./runner.ts";
+import { bunBinary, installEdgeRuntime, must } from "./runner.ts";
 
 const SEARCH = "/flights?office=nce1a0955&from=NCE&to=JFK&date=2026-12-20";
 const ENV_NAMES = ["AQC_API_URL", "AQC_CLIENT_ID", "AQC_CLIENT_SECRET"];
@@ -30,10 +30,6 @@ interface SnippetRun {
 
 async function buildSnippets(dir: string): Promise<{ server: string; edge: string; vm: string }> {
   const deno = Deno.execPath();
-  await Deno.writeTextFile(
-    `${dir}/package.json`,
-    JSON.stringify({ type: "module", dependencies: { "edge-runtime": EDGE_RUNTIME_VERSION } }),
-  );
   const bundle = (platform: string, format: string, out: string, entry: string) =>
     must(`bundle ${entry}`, deno, [
       "bundle",
@@ -52,12 +48,7 @@ async function buildSnippets(dir: string): Promise<{ server: string; edge: strin
     bundle("deno", "esm", "server.js", "examples/runtimes/node_bun_server.ts"),
     bundle("deno", "esm", "edge_serve.js", "tests/runtimes/drivers/edge_serve.ts"),
     bundle("browser", "iife", "next_edge_vm.js", "tests/runtimes/drivers/next_edge_vm.ts"),
-    must("install edge-runtime", deno, [
-      "install",
-      "--quiet",
-      "--node-modules-dir=auto",
-      "--frozen=false",
-    ], dir),
+    installEdgeRuntime(dir),
   ]);
   return { server: `${dir}/server.js`, edge: `${dir}/edge_serve.js`, vm: `${dir}/next_edge_vm.js` };
 }
