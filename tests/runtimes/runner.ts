@@ -19,7 +19,8 @@ import {
 import { generateGatewayKey, generateTokenKey } from "../../src/gateway/mod.ts";
 import { ENTRIES } from "./entries.ts";
 import { ENV_VAR, parseResults } from "./drivers/protocol.ts";
-import type { CheckResult, ScenarioEnv } from "./scenario.ts";
+import type { ScenarioEnv } from "./scenario.ts";
+import type { RuntimeRun } from "./table.ts";
 import { PROJECT_ROOT } from "../helpers/workerd.ts";
 
 /** Pinned runtimes from npm (also in deno.json imports, so recorded in deno.lock). */
@@ -28,15 +29,7 @@ export const BUN_VERSION = "1.4.4";
 const DRIVER_TIMEOUT_MS = 90_000;
 const MAX_OUTPUT_CHARS = 200_000;
 
-/** One runtime's outcome. */
-export interface RuntimeRun {
-  /** Row label, e.g. `node 20.20.2`. */
-  runtime: string;
-  /** The checks it reported; empty when it reported none. */
-  results: CheckResult[];
-  /** Its output (stdout and stderr), for failure messages. */
-  output: string;
-}
+export type { RuntimeRun } from "./table.ts";
 
 /** Paths of the built bundles. */
 export interface Bundles {
@@ -231,37 +224,6 @@ export function redact(text: string, env: ScenarioEnv): string {
     result = result.replaceAll(secret, "[redacted]");
   }
   return result;
-}
-
-/** The runtime × check table: `pass`, `FAIL` or `—` (not run on that runtime). */
-export function formatTable(runs: RuntimeRun[]): string {
-  const checks: string[] = [];
-  for (const run of runs) {
-    for (const result of run.results) if (!checks.includes(result.name)) checks.push(result.name);
-  }
-  const rows = runs.map((run) => [
-    run.runtime,
-    ...checks.map((name) => {
-      const result = run.results.find((candidate) => candidate.name === name);
-      return result === undefined ? "—" : result.ok ? "pass" : "FAIL";
-    }),
-  ]);
-  const header = ["runtime", ...checks];
-  const widths = header.map((title, i) =>
-    Math.max(title.length, ...rows.map((row) => row[i].length))
-  );
-  const line = (cells: string[]): string =>
-    `| ${cells.map((cell, i) => cell.padEnd(widths[i])).join(" | ")} |`;
-  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
-}
-
-/** Every failed check, with its runtime and detail. */
-export function failures(runs: RuntimeRun[]): string[] {
-  return runs.flatMap((run) =>
-    run.results.filter((result) => !result.ok).map((result) =>
-      `${run.runtime} ${result.name}: ${result.detail ?? "failed"}`
-    )
-  );
 }
 
 /** `{ [name]: value }` when the test run has `name` set, else nothing. */

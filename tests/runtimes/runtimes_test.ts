@@ -12,14 +12,8 @@ import assert from "node:assert/strict";
 import { startUpstash } from "../helpers/redis.ts";
 import { PROJECT_ROOT } from "../helpers/workerd.ts";
 import { ENV_VAR } from "./drivers/protocol.ts";
-import {
-  buildBundles,
-  bunBinary,
-  failures,
-  formatTable,
-  runDriver,
-  type RuntimeRun,
-} from "./runner.ts";
+import { buildBundles, bunBinary, runDriver } from "./runner.ts";
+import { failures, formatTable, type RuntimeRun } from "./table.ts";
 import { CHECKS } from "./scenario.ts";
 import { MODULE_SCOPE_CHECKS, runWorkerd } from "./drivers/workerd.ts";
 
@@ -30,6 +24,9 @@ const UPSTASH_CLIENT_READS = [
   "VERCEL",
   "AWS_REGION",
 ];
+
+/** The `edge-runtime` version of `edge_runtime/package.json` (runs on the machine's node). */
+const EDGE_RUNTIME_LABEL = "4.0.1";
 
 async function version(program: string, args: string[]): Promise<string> {
   const { stdout } = await new Deno.Command(program, { args, stdout: "piped", stderr: "null" })
@@ -68,7 +65,10 @@ Deno.test("runtimes: the consumer scenario passes on Deno, Node, Bun, the Edge R
       ]),
     );
     runs.push(
-      await runDriver("edge-runtime (node)", upstash, "node", [bundles.edgeHost, bundles.edgeVm]),
+      await runDriver(`edge-runtime ${EDGE_RUNTIME_LABEL}`, upstash, "node", [
+        bundles.edgeHost,
+        bundles.edgeVm,
+      ]),
     );
     runs.push(await runWorkerd(upstash));
     console.log(`\n${formatTable(runs)}\n`);
