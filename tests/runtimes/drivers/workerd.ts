@@ -87,6 +87,8 @@ export async function runWorkerd(upstash: { url: string; token: string }): Promi
     let current: LibToken | undefined;
     results.push(
       await runCheck("module_scope_token", async () => {
+        const spare = await getJson<{ built: number }>(worker, "/lib/spare");
+        check(spare.built === 2, "MemoryTokenStore and createTokenManager not built");
         const first = await getJson<LibToken>(worker, "/lib/token");
         check(first.source === "endpoint", `first token from ${first.source}`);
         const again = await getJson<LibToken>(worker, "/lib/token");
