@@ -5,6 +5,7 @@
  */
 import { DEFAULTS } from "../config/defaults.ts";
 import { AqcError } from "../errors.ts";
+import { anySignal } from "../signal.ts";
 import type { TokenManager } from "../token/manager.ts";
 import type { AccessToken, TokenSource } from "../token/types.ts";
 import { resolveAqcUrl } from "./aqc_path.ts";
@@ -169,7 +170,7 @@ export function createAqcFetch(options: CreateAqcFetchOptions): AqcFetch {
           headers,
           body: body ?? null,
           redirect: requestInit.redirect ?? "manual",
-          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+          signal: signal ? anySignal([signal, timeout]) : timeout,
         });
       } catch (error) {
         if (signal?.aborted) throw signal.reason;

@@ -4,6 +4,7 @@
  * @module
  */
 import { AqcError } from "../errors.ts";
+import { anySignal } from "../signal.ts";
 import type { Credentials } from "./types.ts";
 import { parseRetryAfter } from "./retry_after.ts";
 
@@ -201,7 +202,7 @@ export async function requestToken(
   const fetchFn = options.fetch ?? fetch;
   const now = options.now ?? Date.now;
   const timeout = AbortSignal.timeout(options.timeoutMs ?? 5_000);
-  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  const signal = options.signal ? anySignal([options.signal, timeout]) : timeout;
   const body = new URLSearchParams({
     grant_type: "client_credentials",
     client_id: credentials.clientId,
