@@ -11,8 +11,6 @@
  * @module
  */
 
-import { createBridge } from "./handler.ts";
-
 const USAGE = `Local Upstash: the Upstash Redis REST API over a redis-server (SRH-compatible).
 
 Usage: deno run --allow-net --allow-env dev/bridge/main.ts
@@ -71,6 +69,9 @@ async function main(args: string[]): Promise<number> {
     console.error(`bridge: ${config} (see --help)`);
     return 2;
   }
+  // Loaded only now: ioredis' dependencies read the environment at import time, and --help
+  // must run without any permission.
+  const { createBridge } = await import("./handler.ts");
   const bridge = createBridge({ token: config.token, connection: config.connection });
   const server = Deno.serve({
     hostname: config.hostname,
