@@ -32,8 +32,7 @@ Deno.test("a fresh read sees another isolate's write at once through a lagging r
     habits: { replicaLagMs: 300, syncTokens: true },
   });
   const encryptionKey = generateTokenKey();
-  const make = () =>
-    new UpstashTokenStore({ redis: createUpstashRedis(upstash), encryptionKey });
+  const make = () => new UpstashTokenStore({ redis: createUpstashRedis(upstash), encryptionKey });
   const writer = make();
   const reader = make(); // another isolate: its own client, no sync token of the writer's
   await writer.writeToken(ID, token("PeerToken"));
@@ -113,10 +112,12 @@ Deno.test("a failure record written by a Redis writer is not trusted; a real one
   const port = upstash.redis.port;
   const now = Date.now();
   // The 0.1.0 format, and a v2-looking forgery: not sealed with our key, so not a failure.
-  for (const forged of [
-    `f1|credentials_rejected|401|${now}|${now + 86_400_000}`,
-    `v2.f.AAAAAAAA.${"A".repeat(16)}.${"A".repeat(40)}`,
-  ]) {
+  for (
+    const forged of [
+      `f1|credentials_rejected|401|${now}|${now + 86_400_000}`,
+      `v2.f.AAAAAAAA.${"A".repeat(16)}.${"A".repeat(40)}`,
+    ]
+  ) {
     await redisCommand(port, ["SET", failKey, forged, "PX", 60_000]);
     assert.equal((await store.read(ID)).failure, undefined, forged);
   }
@@ -143,7 +144,9 @@ Deno.test("a spliced fingerprint is detected; key names depend on AQC_TOKEN_KEY"
   await store.writeToken(ID, token("Victim"));
   const tokKey = await redisKey(keyA, "tok", ID);
   const port = upstash.redis.port;
-  const sealed = new TextDecoder().decode((await redisCommand(port, ["GET", tokKey])) as Uint8Array);
+  const sealed = new TextDecoder().decode(
+    (await redisCommand(port, ["GET", tokKey])) as Uint8Array,
+  );
   const parts = sealed.split(".");
   parts[1] = "Z".repeat(22); // a writer steering compare-and-delete
   await redisCommand(port, ["SET", tokKey, parts.join("."), "PX", 60_000]);

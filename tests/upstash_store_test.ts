@@ -7,7 +7,7 @@ import {
   type StoredToken,
   UpstashTokenStore,
 } from "../src/mod.ts";
-import { keyName, importSealingKey, parseEncryptionKey } from "../src/store/seal.ts";
+import { importSealingKey, keyName, parseEncryptionKey } from "../src/store/seal.ts";
 import { rawScan, redisCommand, startUpstash } from "./helpers/redis.ts";
 
 /** The Redis key of an entry as the store names it under `encryptionKey`. */

@@ -3,13 +3,7 @@
  *
  * @module
  */
-import type {
-  ReadOptions,
-  StoredEntry,
-  StoredFailure,
-  StoredToken,
-  TokenStore,
-} from "./store.ts";
+import type { ReadOptions, StoredEntry, StoredFailure, StoredToken, TokenStore } from "./store.ts";
 
 /** Options of {@linkcode MemoryTokenStore}. */
 export interface MemoryTokenStoreOptions {

@@ -20,7 +20,9 @@ const FP = "F".repeat(22);
 Deno.test("seal: a fresh random IV per record, and an all-zero IV is refused", async () => {
   const key = await randomKey();
   const ivs = new Set<string>();
-  for (let i = 0; i < 200; i++) ivs.add((await seal(key, REDIS_KEY, "same text", FP)).split(".")[3]);
+  for (let i = 0; i < 200; i++) {
+    ivs.add((await seal(key, REDIS_KEY, "same text", FP)).split(".")[3]);
+  }
   assert.equal(ivs.size, 200);
 
   // A record sealed (validly, with the real key) under an all-zero IV: GCM would open it,
