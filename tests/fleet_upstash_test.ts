@@ -6,7 +6,12 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { generateTokenKey, type TokenEvent, TokenManager } from "../src/mod.ts";
+import {
+  generateTokenKey,
+  type TokenEvent,
+  TokenManager,
+  type TokenManagerOptions,
+} from "../src/mod.ts";
 import { createUpstashTokenStore } from "../src/store/upstash_client.ts";
 import {
   DEFAULT_CLIENT_ID,
@@ -23,7 +28,12 @@ interface Isolate {
   events: TokenEvent[];
 }
 
-function isolate(served: ServedSimulator, upstash: LocalUpstash, encryptionKey: string): Isolate {
+function isolate(
+  served: ServedSimulator,
+  upstash: LocalUpstash,
+  encryptionKey: string,
+  options: Partial<TokenManagerOptions> = {},
+): Isolate {
   const events: TokenEvent[] = [];
   const tokens = new TokenManager({
     credentials: {
@@ -39,6 +49,7 @@ function isolate(served: ServedSimulator, upstash: LocalUpstash, encryptionKey: 
     }),
     storeTimeoutMs: 500,
     onEvent: (e) => events.push(e),
+    ...options,
   });
   return { tokens, events };
 }
@@ -79,6 +90,43 @@ Deno.test("200 ms replica lag, 40–80 ms latency, sync tokens on: 8 staggered c
   const byOffice = await staggeredColdStart(true);
   console.log(`replica lag 200 ms, sync tokens: token requests ${JSON.stringify(byOffice)}`);
   for (const office of OFFICES) assert.equal(byOffice[office], 1, office);
+});
+
+Deno.test("200 ms replica lag, no sync tokens: 8 warm isolates refreshing a 6 s token → 1 token request per office per refresh", async () => {
+  await using served = await serveSimulator({
+    knobs: { tokenLifetimeSeconds: 6, tokenLatencyMs: 150 },
+  });
+  await using upstash = await startUpstash({
+    replica: true,
+    habits: { replicaLagMs: 200, latencyMs: [40, 80], syncTokens: false },
+  });
+  const key = generateTokenKey();
+  const timing = { refreshAheadSeconds: 2, refreshJitterSeconds: 1, expirySkewSeconds: 0 };
+  const isolates = Array.from({ length: 8 }, () => isolate(served, upstash, key, timing));
+  const offices = OFFICES.slice(0, 2);
+  // Warm-up, one isolate after the other (so the cold start is not what is measured).
+  const started = Date.now();
+  for (const { tokens } of isolates) for (const office of offices) await tokens.getToken(office);
+  await delay(300);
+  const warm = served.simulator.counters.tokenRequests;
+  assert.equal(warm, offices.length, "warm-up: one per office");
+  // Steady calls across the refresh window (3–4 s into the token's 6 s), stopping before the
+  // refreshed token's own window (3 s after it, at the earliest).
+  const until = started + 4_800;
+  let calls = 0;
+  await Promise.all(isolates.map(async ({ tokens }) => {
+    while (Date.now() < until) {
+      await Promise.all(offices.map((office) => tokens.getToken(office)));
+      calls++;
+      await delay(40);
+    }
+  }));
+  await delay(500); // background refreshes settle
+  const byOffice = served.simulator.counters.tokenRequestsByOffice;
+  console.log(
+    `refresh under 200 ms lag: ${calls} call rounds, token requests ${JSON.stringify(byOffice)}`,
+  );
+  for (const office of offices) assert.equal(byOffice[office], 2, `${office}: warm-up + 1 refresh`);
 });
 
 Deno.test("Upstash quota exhausted: cached tokens keep serving; token requests bounded by isolates", async () => {
