@@ -29,7 +29,8 @@ async function redisKey(encryptionKey: string, kind: string, id: string): Promis
 Deno.test("a fresh read sees another isolate's write at once through a lagging replica; a plain read may not", async () => {
   await using upstash = await startUpstash({
     replica: true,
-    habits: { replicaLagMs: 300, syncTokens: true },
+    // Long enough that a loaded machine cannot stall past it between a write and the next read.
+    habits: { replicaLagMs: 1_000, syncTokens: true },
   });
   const encryptionKey = generateTokenKey();
   const make = () => new UpstashTokenStore({ redis: createUpstashRedis(upstash), encryptionKey });
@@ -41,7 +42,7 @@ Deno.test("a fresh read sees another isolate's write at once through a lagging r
   // The writer's own client reads its write (read-your-writes through the sync token).
   assert.equal((await writer.read(ID)).token?.accessToken, "PeerToken");
   // Once the lag has passed the replica has it too.
-  await new Promise((resolve) => setTimeout(resolve, 400));
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
   assert.equal((await make().read(ID)).token?.accessToken, "PeerToken");
 
   // Compare-and-delete and failures go to the primary: visible to a fresh read at once.
