@@ -41,7 +41,13 @@ export type {
   TokenEvent,
   TokenSource,
 } from "./token/types.ts";
-export type { StoredEntry, StoredFailure, StoredToken, TokenStore } from "./store/store.ts";
+export type {
+  ReadOptions,
+  StoredEntry,
+  StoredFailure,
+  StoredToken,
+  TokenStore,
+} from "./store/store.ts";
 export { MemoryTokenStore, type MemoryTokenStoreOptions } from "./store/memory_store.ts";
 export { type PrewarmResult, TokenManager, type TokenManagerOptions } from "./token/manager.ts";
 export {

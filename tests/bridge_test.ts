@@ -311,7 +311,9 @@ Deno.test("@upstash/redis works against the bridge", async (t) => {
 Deno.test("bridge is binary safe", async () => {
   await using upstash = await startUpstash();
   const bytes = new Uint8Array([0, 255, 13, 10, 0xc3, 0x28, 0xef, 0xbb, 0xbf, 1, 2, 3]);
-  assert.equal(await redisCommand(upstash.redis.port, ["SET", "bin", bytes]), "OK");
+  // Status replies come back as bytes, like bulk strings.
+  const set = await redisCommand(upstash.redis.port, ["SET", "bin", bytes]);
+  assert.equal(new TextDecoder().decode(set as Uint8Array), "OK");
 
   // Base64 carries the exact bytes, including invalid UTF-8.
   const answer = await post(upstash, "/", ["GET", "bin"], B64);
@@ -470,4 +472,89 @@ Deno.test("dev/bridge/main.ts serves from SRH_* variables", async () => {
   }).output();
   assert.equal(missing.code, 2);
   assert.match(new TextDecoder().decode(missing.stderr), /SRH_TOKEN is required/);
+  for (
+    const [name, value, message] of [
+      ["SRH_LATENCY_MS", "soon", /SRH_LATENCY_MS must be/],
+      ["SRH_REPLICA_LAG_MS", "200", /needs SRH_REPLICA_URL/],
+      ["SRH_FAULT", "meteor", /fault must be/],
+    ]
+  ) {
+    const bad = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-env", new URL("../dev/bridge/main.ts", import.meta.url).pathname],
+      env: { SRH_TOKEN: "t", [name as string]: value as string },
+    }).output();
+    assert.equal(bad.code, 2, name as string);
+    assert.match(new TextDecoder().decode(bad.stderr), message as RegExp);
+  }
+});
+
+Deno.test("bridge habits: a lagging replica, sync tokens, EVAL on the primary, Upstash faults", async () => {
+  await using upstash = await startUpstash({ replica: true });
+  const auth = { authorization: `Bearer ${upstash.token}`, "content-type": "application/json" };
+  const control = (body: unknown) =>
+    fetch(`${upstash.url}/__bridge/habits`, {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify(body),
+    });
+  // Long enough that a loaded machine cannot stall past it between a write and the next read.
+  assert.equal((await control({ replicaLagMs: 1_000 })).status, 200);
+  for (
+    const bad of [{ replicaLagMs: -1 }, { nope: 1 }, { fault: "other" }, { latencyMs: [5, 1] }]
+  ) {
+    const answer = await control(bad);
+    assert.equal(answer.status, 400, JSON.stringify(bad));
+    await answer.body?.cancel();
+  }
+  const unauthorized = await fetch(`${upstash.url}/__bridge/habits`, {
+    method: "POST",
+    body: "{}",
+  });
+  assert.equal(unauthorized.status, 401);
+  await unauthorized.body?.cancel();
+
+  const send = async (command: unknown[], sync?: string) => {
+    const response = await fetch(upstash.url, {
+      method: "POST",
+      headers: { ...auth, ...(sync === undefined ? {} : { "upstash-sync-token": sync }) },
+      body: JSON.stringify(command),
+    });
+    const token = response.headers.get("upstash-sync-token");
+    return { status: response.status, body: await response.json(), token };
+  };
+  const set = await send(["SET", "k", "v"]);
+  assert.deepEqual(set.body, { result: "OK" });
+  assert.ok(set.token !== null && Number(set.token) > 0, "a write returns a sync token");
+  assert.deepEqual((await send(["GET", "k"])).body, { result: null }, "the replica lags");
+  assert.deepEqual((await send(["MGET", "k"])).body, { result: [null] });
+  assert.deepEqual((await send(["GET", "k"], set.token!)).body, { result: "v" }, "sync token");
+  const script = ["EVAL", "return redis.call('GET', KEYS[1])", 1, "k"];
+  assert.deepEqual((await send(script)).body, { result: "v" }, "EVAL runs on the primary");
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  assert.deepEqual((await send(["GET", "k"])).body, { result: "v" }, "replica caught up");
+  await send(["SET", "t", "x", "PX", 60_000]);
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  const ttl = (await send(["PTTL", "t"])).body as { result: number };
+  assert.ok(ttl.result > 50_000 && ttl.result <= 60_000, `replica keeps the TTL: ${ttl.result}`);
+  assert.ok(upstash.bridge.stats().replicaReads >= 4);
+
+  upstash.bridge.setHabits({ fault: "quota" });
+  const quota = await send(["GET", "k"]);
+  assert.equal(quota.status, 400);
+  assert.match((quota.body as { error: string }).error, /^ERR max requests limit exceeded/);
+  upstash.bridge.setHabits({ fault: "noperm" });
+  assert.deepEqual((await send(["GET", "k"])).body, { result: "v" }, "reads still work");
+  const denied = await send(["SET", "k", "w"]);
+  assert.equal(denied.status, 400);
+  assert.match((denied.body as { error: string }).error, /^NOPERM .*'set'/);
+  upstash.bridge.setHabits({ fault: "html502" });
+  const page = await fetch(upstash.url, { method: "POST", headers: auth, body: '["GET","k"]' });
+  assert.equal(page.status, 502);
+  assert.match(page.headers.get("content-type") ?? "", /text\/html/);
+  assert.match(await page.text(), /502 Bad Gateway/);
+  upstash.bridge.setHabits({ latencyMs: [150, 150] });
+  const started = performance.now();
+  assert.deepEqual((await send(["PING"])).body, { result: "PONG" });
+  assert.ok(performance.now() - started >= 140, "the latency habit delays each request");
+  assert.ok(upstash.bridge.stats().faults >= 3);
 });

@@ -5,14 +5,15 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { Redis } from "@upstash/redis";
 import {
   type TokenEvent,
   TokenManager,
   type TokenManagerOptions,
+  type UpstashRedisClient,
   UpstashTokenStore,
 } from "../src/mod.ts";
 import { generateTokenKey } from "../src/gateway/mod.ts";
+import { createUpstashRedis } from "../src/store/upstash_client.ts";
 import { tokenKeyId } from "../src/token/key.ts";
 import {
   DEFAULT_CLIENT_ID,
@@ -25,14 +26,9 @@ import { startCountingProxy } from "./helpers/counting_proxy.ts";
 
 const OFFICES = ["NCE1A0955", "DELAI08AA", "PARAF08AA"];
 
-function redisClient(url: string, token: string, timeoutMs = 500): Redis {
-  return new Redis({
-    url,
-    token,
-    retry: false,
-    enableTelemetry: false,
-    signal: () => AbortSignal.timeout(timeoutMs),
-  });
+/** The client `createUpstashTokenStore` builds (one attempt, per-call timeout). */
+function redisClient(url: string, token: string, timeoutMs = 500): UpstashRedisClient {
+  return createUpstashRedis({ url, token, timeoutMs });
 }
 
 interface Isolate {
@@ -42,7 +38,7 @@ interface Isolate {
 
 function isolate(
   served: ServedSimulator,
-  redis: Redis,
+  redis: UpstashRedisClient,
   encryptionKey: string,
   options: Partial<TokenManagerOptions> = {},
 ): Isolate {

@@ -57,7 +57,7 @@ Deno.test("resilience: a lease holder dies mid-refresh — others proceed when i
     faults.set(X, { mode: "hang" });
     const doomed = await stack.startGateway({ AQC_OFFICES: X }, 1);
     await waitFor(() => (faults.answered[X] ?? 0) >= 1, 10_000, "the doomed isolate's request");
-    const [lease] = await rawScan(stack.upstash.redis.port, { match: "aqc:v1:lease:*" });
+    const [lease] = await rawScan(stack.upstash.redis.port, { match: "aqc:v2:lease:*" });
     scenario.check("the doomed isolate holds the lease", lease !== undefined && lease.ttlMs > 0);
     leaseExpiresAt = load.elapsed() + (lease?.ttlMs ?? 0);
     await doomed.stop("SIGKILL");

@@ -3,7 +3,18 @@ import { Redis } from "@upstash/redis";
 import { AqcError, type StoredToken, UpstashTokenStore } from "../src/mod.ts";
 import { generateTokenKey } from "../src/gateway/mod.ts";
 import { REDIS_KEY_PREFIX } from "../src/store/upstash_store.ts";
+import { importSealingKey, keyName, parseEncryptionKey } from "../src/store/seal.ts";
 import { rawScan, redisCommand, startUpstash } from "./helpers/redis.ts";
+
+/** The Redis key of an entry as the store names it under `encryptionKey`. */
+async function redisKey(
+  encryptionKey: string,
+  kind: "tok" | "fail" | "lease",
+  id: string,
+): Promise<string> {
+  const name = await keyName(await importSealingKey(parseEncryptionKey(encryptionKey)), id);
+  return `${REDIS_KEY_PREFIX}${kind}:${name}`;
+}
 
 function client(url: string, token: string): Redis {
   return new Redis({
@@ -51,10 +62,8 @@ Deno.test("UpstashTokenStore refuses a bad encryption key with config_invalid", 
 
 Deno.test("UpstashTokenStore seals records, sets TTLs and never stores a token in clear", async () => {
   await using upstash = await startUpstash();
-  const store = new UpstashTokenStore({
-    redis: client(upstash.url, upstash.token),
-    encryptionKey: generateTokenKey(),
-  });
+  const encryptionKey = generateTokenKey();
+  const store = new UpstashTokenStore({ redis: client(upstash.url, upstash.token), encryptionKey });
   const accessToken = "SecretAccessTokenValue0123456789";
   await store.writeToken(ID_A, token(accessToken));
   await store.writeFailure(ID_B, {
@@ -66,11 +75,14 @@ Deno.test("UpstashTokenStore seals records, sets TTLs and never stores a token i
   assert.ok(await store.acquireLease(ID_A, "owner-1", 5_000));
 
   const entries = await rawScan(upstash.redis.port);
-  assert.deepEqual(entries.map((e) => e.key).sort(), [
-    `${REDIS_KEY_PREFIX}fail:${ID_B}`,
-    `${REDIS_KEY_PREFIX}lease:${ID_A}`,
-    `${REDIS_KEY_PREFIX}tok:${ID_A}`,
-  ]);
+  assert.deepEqual(
+    entries.map((e) => e.key).sort(),
+    [
+      await redisKey(encryptionKey, "fail", ID_B),
+      await redisKey(encryptionKey, "lease", ID_A),
+      await redisKey(encryptionKey, "tok", ID_A),
+    ].sort(),
+  );
   for (const entry of entries) {
     assert.ok(entry.ttlMs > 0, `${entry.key} has a TTL`);
     for (const needle of [accessToken, btoa(accessToken), accessToken.slice(0, 16)]) {
@@ -80,7 +92,7 @@ Deno.test("UpstashTokenStore seals records, sets TTLs and never stores a token i
   const record = entries.find((e) => e.key.includes(":tok:"))!;
   assert.match(
     record.text,
-    /^v1\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{8}\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+$/,
+    /^v2\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{8}\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+$/,
   );
   assert.ok(record.ttlMs <= 59_000 && record.ttlMs > 50_000, `ttl ${record.ttlMs}`);
 
@@ -99,8 +111,8 @@ Deno.test("UpstashTokenStore never serves swapped, tampered or foreign-key recor
   await store.writeToken(ID_A, token("TokenForOfficeA"));
   await store.writeToken(ID_B, token("TokenForOfficeB"));
   const port = upstash.redis.port;
-  const keyA = `${REDIS_KEY_PREFIX}tok:${ID_A}`;
-  const keyB = `${REDIS_KEY_PREFIX}tok:${ID_B}`;
+  const keyA = await redisKey(key, "tok", ID_A);
+  const keyB = await redisKey(key, "tok", ID_B);
   const sealedA = new TextDecoder().decode((await redisCommand(port, ["GET", keyA])) as Uint8Array);
 
   // Swapped: A's record under B's key does not open (the key is authenticated data).
@@ -117,7 +129,7 @@ Deno.test("UpstashTokenStore never serves swapped, tampered or foreign-key recor
     await redisCommand(port, ["SET", keyA, flipped.join("."), "PX", 60_000]);
     assert.equal((await store.read(ID_A)).token, undefined, `part ${index} flipped`);
   }
-  for (const garbage of ["", "v1", "not a record", "v2.a.b.c.d", '{"t":"x"}']) {
+  for (const garbage of ["", "v2", "not a record", "v2.a.b.c.d", '{"t":"x"}']) {
     await redisCommand(port, ["SET", keyA, garbage, "PX", 60_000]);
     assert.equal((await store.read(ID_A)).token, undefined, garbage);
   }
@@ -137,10 +149,8 @@ Deno.test("UpstashTokenStore never serves swapped, tampered or foreign-key recor
 
 Deno.test("UpstashTokenStore compare-and-delete and leases", async () => {
   await using upstash = await startUpstash();
-  const store = new UpstashTokenStore({
-    redis: client(upstash.url, upstash.token),
-    encryptionKey: generateTokenKey(),
-  });
+  const encryptionKey = generateTokenKey();
+  const store = new UpstashTokenStore({ redis: client(upstash.url, upstash.token), encryptionKey });
   await store.writeToken(ID_A, token("CurrentToken"));
   assert.equal(await store.deleteToken(ID_A, "SomeOtherToken"), false);
   assert.equal((await store.read(ID_A)).token?.accessToken, "CurrentToken");
@@ -159,7 +169,8 @@ Deno.test("UpstashTokenStore compare-and-delete and leases", async () => {
   // Re-entrant for its holder: a lease SET applied after its caller timed out (a frozen
   // Redis) is taken again by that caller, not waited out; others still wait.
   assert.equal(await store.acquireLease(ID_A, "three", 2_000), true);
-  const pttl = await redisCommand(upstash.redis.port, ["PTTL", `${REDIS_KEY_PREFIX}lease:${ID_A}`]);
+  const leaseKey = await redisKey(encryptionKey, "lease", ID_A);
+  const pttl = await redisCommand(upstash.redis.port, ["PTTL", leaseKey]);
   assert.ok(Number(pttl) > 1_000, "extended");
   assert.equal(await store.acquireLease(ID_A, "two", 1_000), false);
 

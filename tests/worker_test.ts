@@ -208,10 +208,10 @@ Deno.test("workerd: the aqc-edge Worker with Upstash, its cron, a consumer and R
 
           await t.step("Redis holds sealed tokens only", async () => {
             // The prewarm's store write may trail its token request by a round trip.
-            let entries = await rawScan(upstash.redis.port, { match: "aqc:v1:tok:*" });
+            let entries = await rawScan(upstash.redis.port, { match: "aqc:v2:tok:*" });
             for (let i = 0; entries.length < 2 && i < 50; i++) {
               await new Promise((resolve) => setTimeout(resolve, 20));
-              entries = await rawScan(upstash.redis.port, { match: "aqc:v1:tok:*" });
+              entries = await rawScan(upstash.redis.port, { match: "aqc:v2:tok:*" });
             }
             assert.equal(entries.length, 2, JSON.stringify(entries.map((e) => e.key)));
             const clear = [
@@ -228,7 +228,7 @@ Deno.test("workerd: the aqc-edge Worker with Upstash, its cron, a consumer and R
               }
             }
             for (const entry of entries) {
-              assert.match(entry.key, /^aqc:v1:tok:[A-Za-z0-9_-]{43}$/);
+              assert.match(entry.key, /^aqc:v2:tok:[A-Za-z0-9_-]{43}$/);
               assert.ok(entry.ttlMs > 0, `${entry.key} has a TTL`);
             }
           });

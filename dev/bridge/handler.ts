@@ -25,12 +25,15 @@
 
 import {
   parseRedisUrl,
-  RespClient,
+  RedisLink,
   RespConnectionError,
   type RespDecoding,
   RespError,
   type RespReply,
-} from "./resp.ts";
+} from "./redis.ts";
+import { type BridgeHabits, type BridgeStats, Habits } from "./habits.ts";
+
+export type { BridgeFault, BridgeHabits, BridgeStats } from "./habits.ts";
 
 /** Options of {@linkcode createBridge}. */
 export interface BridgeOptions {
@@ -39,11 +42,16 @@ export interface BridgeOptions {
   /** The Redis server, `redis://[[user]:password@]host:port[/db]`. */
   connection: string;
   /** Upper bound for opening a Redis connection, in ms. Defaults to 1000. */
-  connectTimeoutMs?: number | undefined;
+  connectTimeoutMs?: number;
   /** Upper bound for a Redis reply, in ms, before answering 500. Defaults to 10 000. */
-  replyTimeoutMs?: number | undefined;
-  /** Redis connections to spread requests over. Defaults to 2. */
-  connections?: number;
+  replyTimeoutMs?: number;
+  /**
+   * A second Redis that plays Upstash's read replica (`redis://…`): with the habit
+   * `replicaLagMs`, reads are served from it and writes reach it that late.
+   */
+  replica?: string;
+  /** Production habits to start with (latency, replica lag, faults, sync tokens). */
+  habits?: BridgeHabits;
 }
 
 /** A running bridge: a Web-standard `fetch` handler plus its Redis connections. */
@@ -55,11 +63,39 @@ export interface Bridge {
    * @returns The Upstash-shaped response.
    */
   fetch(request: Request): Promise<Response>;
+  /** Replaces the production habits (see `habits.ts`). */
+  setHabits(habits: BridgeHabits): void;
+  /** Counters since start. */
+  stats(): BridgeStats;
   /** Closes the Redis connections; later requests are answered 500. */
   close(): Promise<void>;
 }
 
 type Command = (string | number)[];
+
+/**
+ * Upstash runs a script under a global lock unless its shebang says
+ * `flags=allow-key-locking`; redis-server 7 refuses that flag ("Unexpected flag in script
+ * shebang"). Dropping it here lets production scripts carry it while tests run them locally.
+ */
+function stripShebangFlags(command: Command): Command {
+  const name = String(command[0]).toUpperCase();
+  if (name !== "EVAL" && name !== "EVAL_RO" && name !== "SCRIPT") return command;
+  const at = name === "SCRIPT" ? 2 : 1;
+  if (name === "SCRIPT" && String(command[1]).toUpperCase() !== "LOAD") return command;
+  const script = command[at];
+  if (typeof script !== "string" || !script.startsWith("#!")) return command;
+  const newline = script.indexOf("\n");
+  const line = newline === -1 ? script : script.slice(0, newline);
+  const rewritten = line.replace(/\s+flags=(\S*)/, (_, flags: string) => {
+    const kept = flags.split(",").filter((flag) => flag !== "" && flag !== "allow-key-locking");
+    return kept.length === 0 ? "" : ` flags=${kept.join(",")}`;
+  });
+  if (rewritten === line) return command;
+  const copy = [...command];
+  copy[at] = rewritten + (newline === -1 ? "" : script.slice(newline));
+  return copy;
+}
 
 type JsonResult = string | number | null | JsonResult[] | { readonly rawJSON: string };
 
@@ -68,6 +104,8 @@ interface Entry {
   error?: string;
 }
 
+/** The bridge's own control endpoint (habits and counters); Upstash has no such path. */
+const CONTROL = "/__bridge/habits";
 const WELCOME = '"Welcome to Serverless Redis HTTP!"';
 const UNREACHABLE = "Unable to connect to the Redis server";
 const JSON_HEADERS: HeadersInit = { "content-type": "application/json" };
@@ -130,14 +168,17 @@ export function createBridge(options: BridgeOptions): Bridge {
   if (typeof options.token !== "string" || options.token === "") {
     throw new TypeError("The bridge token must not be empty");
   }
-  const client = new RespClient({
-    ...parseRedisUrl(options.connection),
+  const timeouts = {
     ...(options.connectTimeoutMs === undefined
       ? {}
       : { connectTimeoutMs: options.connectTimeoutMs }),
     ...(options.replyTimeoutMs === undefined ? {} : { replyTimeoutMs: options.replyTimeoutMs }),
-    connections: options.connections ?? 2,
-  });
+  };
+  const client = new RedisLink({ ...parseRedisUrl(options.connection), ...timeouts });
+  const replica = options.replica === undefined
+    ? undefined
+    : new RedisLink({ ...parseRedisUrl(options.replica), ...timeouts });
+  const habits = new Habits(client, replica, options.habits ?? {});
   const expected = new TextEncoder().encode(options.token);
 
   async function handle(request: Request): Promise<Response> {
@@ -145,6 +186,9 @@ export function createBridge(options: BridgeOptions): Bridge {
     const method = request.method;
     if (path === "/" && (method === "GET" || method === "HEAD")) {
       return new Response(WELCOME, { status: 200, headers: JSON_HEADERS });
+    }
+    if (path === CONTROL && method !== "GET" && method !== "POST") {
+      return error(404, "Endpoint not found");
     }
     const route = path === "/" || path === "/pipeline" || path === "/multi-exec" ? path : null;
     if (route !== null) {
@@ -157,20 +201,52 @@ export function createBridge(options: BridgeOptions): Bridge {
     }
     const auth = authorize(request.headers.get("authorization"), expected);
     if (auth !== null) return error(401, auth);
+    if (path === CONTROL) return control(request);
     const decoding: RespDecoding = isBase64(request.headers.get("upstash-encoding"))
       ? "base64"
       : "text";
+    const sync = request.headers.get("upstash-sync-token");
     try {
+      let commands: Command[];
+      let kind: "single" | "pipeline" | "transaction";
       switch (route) {
         case "/":
-          return await single(await readJson(request), decoding);
+          commands = [toCommand(await readJson(request), "root")];
+          kind = "single";
+          break;
         case "/pipeline":
-          return await pipeline(await readJson(request), decoding);
+          commands = toCommands(await readJson(request));
+          kind = "pipeline";
+          break;
         case "/multi-exec":
-          return await transaction(await readJson(request), decoding);
+          commands = toCommands(await readJson(request));
+          kind = "transaction";
+          break;
         default:
-          return await single(await pathCommand(request, path), decoding);
+          commands = [await pathCommand(request, path)];
+          kind = "single";
       }
+      habits.stats.requests++;
+      await habits.latency();
+      const fault = await habits.fault(commands);
+      if (fault !== undefined) {
+        return new Response(fault.body, {
+          status: fault.status,
+          headers: { "content-type": fault.contentType },
+        });
+      }
+      const allowed = commands.map(stripShebangFlags).filter((command) =>
+        refusal(command) === null
+      );
+      const { link, writes } = await habits.route(allowed, sync);
+      let response: Response;
+      if (kind === "single") response = await single(link, commands[0], decoding);
+      else if (kind === "pipeline") response = await pipeline(link, commands, decoding);
+      else response = await transaction(link, commands, decoding);
+      await habits.afterWrite(writes);
+      const token = habits.syncToken();
+      if (token !== undefined) response.headers.set("upstash-sync-token", token);
+      return response;
     } catch (caught) {
       if (caught instanceof BadRequest) return error(400, caught.message);
       if (caught instanceof RespConnectionError) return error(500, UNREACHABLE);
@@ -178,17 +254,25 @@ export function createBridge(options: BridgeOptions): Bridge {
     }
   }
 
-  async function single(body: unknown, decoding: RespDecoding): Promise<Response> {
-    const command = toCommand(body, "root");
+  async function single(
+    link: RedisLink,
+    raw: Command,
+    decoding: RespDecoding,
+  ): Promise<Response> {
+    const command = stripShebangFlags(raw);
     const refused = refusal(command);
     if (refused !== null) return error(400, refused);
-    const [reply] = await client.send([command], { decoding });
+    const [reply] = await link.send([command], { decoding });
     if (reply instanceof RespError) return error(400, reply.message);
     return json(200, { result: toJson(reply) });
   }
 
-  async function pipeline(body: unknown, decoding: RespDecoding): Promise<Response> {
-    const commands = toCommands(body);
+  async function pipeline(
+    link: RedisLink,
+    raw: Command[],
+    decoding: RespDecoding,
+  ): Promise<Response> {
+    const commands = raw.map(stripShebangFlags);
     const entries: Entry[] = new Array(commands.length);
     const allowed: Command[] = [];
     const slots: number[] = [];
@@ -201,25 +285,35 @@ export function createBridge(options: BridgeOptions): Bridge {
         entries[i] = { error: refused };
       }
     }
-    const replies = await client.send(allowed, { decoding });
+    const replies = await link.send(allowed, { decoding });
     for (let i = 0; i < replies.length; i++) entries[slots[i]] = toEntry(replies[i]);
     return json(200, entries);
   }
 
-  async function transaction(body: unknown, decoding: RespDecoding): Promise<Response> {
-    const commands = toCommands(body);
+  async function transaction(
+    link: RedisLink,
+    raw: Command[],
+    decoding: RespDecoding,
+  ): Promise<Response> {
+    const commands = raw.map(stripShebangFlags);
     if (commands.length === 0) return json(200, []);
     for (const command of commands) {
       const refused = refusal(command);
       if (refused !== null) return error(400, refused);
     }
-    // One send call is written contiguously on one connection, so nothing else can land
-    // between MULTI and EXEC.
-    const replies = await client.send([["MULTI"], ...commands, ["EXEC"]], { decoding });
-    const exec = replies[replies.length - 1];
+    const exec = await link.transaction(commands, { decoding });
     if (exec instanceof RespError) return error(400, exec.message);
-    if (!Array.isArray(exec)) return error(400, "EXECABORT Transaction discarded");
     return json(200, exec.map(toEntry));
+  }
+
+  async function control(request: Request): Promise<Response> {
+    if (request.method === "GET") return json(200, { habits: habits.get(), stats: habits.stats });
+    try {
+      habits.set(await request.json());
+    } catch (caught) {
+      return error(400, caught instanceof Error ? caught.message : "Invalid habits");
+    }
+    return json(200, { habits: habits.get() });
   }
 
   return {
@@ -230,8 +324,15 @@ export function createBridge(options: BridgeOptions): Bridge {
         return error(500, "An error occurred internally");
       }
     },
-    close(): Promise<void> {
-      return client.close();
+    setHabits(next: BridgeHabits): void {
+      habits.set(next);
+    },
+    stats(): BridgeStats {
+      return { ...habits.stats };
+    },
+    async close(): Promise<void> {
+      habits.close();
+      await Promise.all([client.close(), replica?.close()]);
     },
   };
 }

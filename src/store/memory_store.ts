@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { StoredEntry, StoredFailure, StoredToken, TokenStore } from "./store.ts";
+import type { ReadOptions, StoredEntry, StoredFailure, StoredToken, TokenStore } from "./store.ts";
 
 /** Options of {@linkcode MemoryTokenStore}. */
 export interface MemoryTokenStoreOptions {
@@ -56,8 +56,8 @@ export class MemoryTokenStore implements TokenStore {
     return entry.value;
   }
 
-  /** Reads the token and failure of an entry. */
-  read(id: string): Promise<StoredEntry> {
+  /** Reads the token and failure of an entry (always fresh: there is one copy). */
+  read(id: string, _options?: ReadOptions): Promise<StoredEntry> {
     const entry: StoredEntry = {};
     const token = this.#live(this.#tokens, id);
     if (token !== undefined) entry.token = { ...token };

@@ -1,5 +1,9 @@
 /**
- * Sealing token records at rest: AES-256-GCM with the Redis key as additional data.
+ * Sealing records at rest: AES-256-GCM whose additional data binds the record to its Redis key,
+ * its token fingerprint and its key id, and keyed names for the Redis keys.
+ *
+ * Layout `v2` (the `v1` of 0.1.0 had the fingerprint outside the authenticated data, unsealed
+ * failure records and unkeyed key names; its records are not read and simply expire).
  *
  * @module
  */
@@ -17,7 +21,12 @@ export interface SealingKey {
   aes: CryptoKey;
   /** HMAC key for token fingerprints (compare-and-delete without opening the record). */
   mac: CryptoKey;
+  /** HMAC key for Redis key names, so a name is no offline oracle for the credentials. */
+  names: CryptoKey;
 }
+
+/** The record version written in front of every sealed record. */
+export const SEAL_VERSION = "v2";
 
 /**
  * Decodes base64url (padding optional) into bytes, or `undefined` when it is not.
@@ -78,19 +87,33 @@ export async function importSealingKey(bytes: Uint8Array<ArrayBuffer>): Promise<
     .slice(0, 8);
   const aes = await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
   const hkdf = await crypto.subtle.importKey("raw", raw, "HKDF", false, ["deriveKey"]);
-  const mac = await crypto.subtle.deriveKey(
-    {
-      name: "HKDF",
-      hash: "SHA-256",
-      salt: new Uint8Array(32),
-      info: encoder.encode("aqc-edge/token-fingerprint/v1"),
-    },
-    hkdf,
-    { name: "HMAC", hash: "SHA-256", length: 256 },
-    false,
-    ["sign"],
-  );
-  return { id, aes, mac };
+  const derive = (info: string) =>
+    crypto.subtle.deriveKey(
+      { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(32), info: encoder.encode(info) },
+      hkdf,
+      { name: "HMAC", hash: "SHA-256", length: 256 },
+      false,
+      ["sign"],
+    );
+  const [mac, names] = await Promise.all([
+    derive("aqc-edge/token-fingerprint/v1"),
+    derive("aqc-edge/key-name/v2"),
+  ]);
+  return { id, aes, mac, names };
+}
+
+/**
+ * The Redis key name for an entry id: HMAC-SHA-256 under a key derived from the encryption
+ * key. Without that key a name cannot be recomputed from guessed credentials, so a leaked
+ * key list gives no offline test of a weak client secret.
+ *
+ * @param key The sealing key.
+ * @param id The manager's entry id.
+ * @returns 43 base64url characters.
+ */
+export async function keyName(key: SealingKey, id: string): Promise<string> {
+  const mac = await crypto.subtle.sign("HMAC", key.names, encoder.encode(id));
+  return encodeBase64Url(new Uint8Array(mac));
 }
 
 /**
@@ -105,14 +128,25 @@ export async function fingerprint(key: SealingKey, accessToken: string): Promise
   return encodeBase64Url(new Uint8Array(mac)).slice(0, 22);
 }
 
+function additionalData(
+  redisKey: string,
+  tokenFingerprint: string,
+  keyId: string,
+): Uint8Array<ArrayBuffer> {
+  // NUL-framed: none of the three fields can hold a NUL, so the framing is unambiguous.
+  return encoder.encode(`${SEAL_VERSION}\0${redisKey}\0${tokenFingerprint}\0${keyId}`);
+}
+
 /**
- * Seals `plaintext` as `v1.<fingerprint>.<key id>.<iv>.<ciphertext>`, binding it to
- * `redisKey` as additional data so a record copied under another key does not open.
+ * Seals `plaintext` as `v2.<fingerprint>.<key id>.<iv>.<ciphertext>`. The additional data is
+ * the Redis key, the fingerprint and the key id, so a record copied under another key, or
+ * with another fingerprint spliced in (to steer compare-and-delete), does not open.
  *
  * @param key The sealing key.
  * @param redisKey The key the record is stored under.
  * @param plaintext The record.
- * @param tokenFingerprint The fingerprint of the record's token.
+ * @param tokenFingerprint The fingerprint of the record's token (base64url, or `f` for a
+ *   failure record).
  * @returns The sealed text.
  */
 export async function seal(
@@ -123,12 +157,12 @@ export async function seal(
 ): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const ciphertext = await crypto.subtle.encrypt(
-    { name: "AES-GCM", iv, additionalData: encoder.encode(redisKey) },
+    { name: "AES-GCM", iv, additionalData: additionalData(redisKey, tokenFingerprint, key.id) },
     key.aes,
     encoder.encode(plaintext),
   );
   return [
-    "v1",
+    SEAL_VERSION,
     tokenFingerprint,
     key.id,
     encodeBase64Url(iv),
@@ -138,7 +172,9 @@ export async function seal(
 
 /**
  * Opens a sealed record with whichever of `keys` sealed it. Answers `undefined` for
- * anything that does not open: unknown key, tampered bytes, another key's record.
+ * anything that does not open: unknown key, tampered bytes or fingerprint, another key's
+ * record, an all-zero IV (never produced by {@linkcode seal}; a sign of a forged or broken
+ * writer reusing nonces).
  *
  * @param keys Current key first, then previous keys still accepted.
  * @param redisKey The key the record was read from.
@@ -151,16 +187,25 @@ export async function open(
   sealed: string,
 ): Promise<string | undefined> {
   const parts = sealed.split(".");
-  if (parts.length !== 5 || parts[0] !== "v1") return undefined;
-  const key = keys.find((k) => k.id === parts[2]);
+  if (parts.length !== 5 || parts[0] !== SEAL_VERSION) return undefined;
+  const [, tokenFingerprint, keyId] = parts;
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(tokenFingerprint)) return undefined;
+  const key = keys.find((k) => k.id === keyId);
   const iv = decodeBase64Url(parts[3]);
   const ciphertext = decodeBase64Url(parts[4]);
-  if (key === undefined || iv === undefined || iv.length !== 12 || ciphertext === undefined) {
+  if (
+    key === undefined || iv === undefined || iv.length !== 12 || iv.every((b) => b === 0) ||
+    ciphertext === undefined
+  ) {
     return undefined;
   }
   try {
     const plaintext = await crypto.subtle.decrypt(
-      { name: "AES-GCM", iv, additionalData: encoder.encode(redisKey) },
+      {
+        name: "AES-GCM",
+        iv,
+        additionalData: additionalData(redisKey, tokenFingerprint, key.id),
+      },
       key.aes,
       ciphertext,
     );

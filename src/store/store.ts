@@ -37,6 +37,17 @@ export interface StoredEntry {
   failure?: StoredFailure;
 }
 
+/** Options of {@linkcode TokenStore.read}. */
+export interface ReadOptions {
+  /**
+   * `true`: the read must reflect the latest write fleet-wide (on Upstash: served by the
+   * primary, not a replica that may lag). The manager asks for it where a stale answer costs
+   * a token request: the poll while a peer holds the lease, the double-check after taking
+   * the lease, and a read right after losing the lease. Default `false`: any replica will do.
+   */
+  fresh?: boolean;
+}
+
 /**
  * A shared token cache (L2). `id` is an opaque hash of the credentials and the office, so
  * a store never sees an office id, a client id or a secret. Every method may throw or be
@@ -57,8 +68,12 @@ export interface StoredEntry {
  * ```
  */
 export interface TokenStore {
-  /** Reads the token and the failure of an entry in one round trip. */
-  read(id: string): Promise<StoredEntry>;
+  /**
+   * Reads the token and the failure of an entry in one round trip. With
+   * `{ fresh: true }` the answer must not be older than the latest completed write from any
+   * isolate; stores with a single copy of the data can ignore the option.
+   */
+  read(id: string, options?: ReadOptions): Promise<StoredEntry>;
   /** Stores a token until its `usableUntil`. */
   writeToken(id: string, token: StoredToken): Promise<void>;
   /**

@@ -1,64 +1,107 @@
 /**
- * PLACEHOLDER of the "entries" branch, so the `./upstash` entry compiles; the store helper's
- * `src/store/upstash_client.ts` replaces this file at merge (keep theirs).
+ * `createUpstashTokenStore`: an {@linkcode UpstashTokenStore} with an `@upstash/redis` client
+ * configured the way the store is tested (the `./upstash` entry; it imports `@upstash/redis`).
  *
- * `createUpstashTokenStore`: an {@linkcode UpstashTokenStore} on an `@upstash/redis` client
- * with the options the token layer needs (no retries, a short timeout, no telemetry).
+ * @module
+ */
+import { Redis } from "@upstash/redis/cloudflare";
+import { AqcError } from "../errors.ts";
+import { type UpstashRedisClient, UpstashTokenStore } from "./upstash_store.ts";
+
+/** Options of {@linkcode createUpstashTokenStore}. */
+export interface CreateUpstashTokenStoreOptions {
+  /** The database's REST URL (`UPSTASH_REDIS_REST_URL`). */
+  url: string;
+  /** Its REST token (`UPSTASH_REDIS_REST_TOKEN`). Never logged. */
+  token: string;
+  /** base64url of 32 random bytes (`AQC_TOKEN_KEY`; `deno task keygen`). */
+  encryptionKey: string;
+  /** Earlier encryption keys still read during a rotation. */
+  previousEncryptionKeys?: string[];
+  /**
+   * Upper bound of one Redis call, in ms (a fresh `AbortSignal.timeout` per request).
+   * Default 500. Keep it at or below `TokenManager`'s `storeTimeoutMs`.
+   */
+  timeoutMs?: number;
+  /** Epoch ms clock for TTLs; default `Date.now`. */
+  now?: () => number;
+}
+
+/**
+ * The `@upstash/redis` options this project relies on, each set explicitly:
+ *
+ * - `retry: { retries: 0 }`: exactly one attempt. In 1.39.0 `retry: false` means
+ *   `attempts: 1` in a loop of `i <= attempts`, i.e. two; `{ retries: 0 }` is one. The
+ *   manager has its own budget and fallback; a retry would only double a slow call.
+ * - `signal` in the function form: a fresh timeout per request. An `AbortSignal` object is
+ *   shared by every request (it fires once, for all of them) and in 1.39.0 turns an abort into
+ *   a *successful* answer whose result is the abort reason.
+ * - `automaticDeserialization: false`: records are strings and must come back unchanged.
+ * - `enableAutoPipelining: false`: one HTTP request per store call, so each call has its own
+ *   timeout and reads are never batched with writes (Upstash sends a batch that holds a
+ *   write to the primary; alone, `MGET` may be served by a replica, as documented).
+ * - `readYourWrites: true`: the client's own writes are visible to its next read (sync
+ *   token), which the store does not rely on for other isolates' writes (`fresh` reads do that).
+ * - `enableTelemetry: false`, and the `/cloudflare` build, which reads no environment
+ *   variable (the Node build reads `process.env` at construction, which a narrowed Deno
+ *   `--allow-env` turns into a permission error).
+ *
+ * @param options URL, token, timeout.
+ * @returns A client that fits {@linkcode UpstashRedisClient}.
+ */
+export function createUpstashRedis(
+  options: Pick<CreateUpstashTokenStoreOptions, "url" | "token" | "timeoutMs">,
+): UpstashRedisClient {
+  const timeoutMs = options.timeoutMs ?? 500;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new AqcError("config_invalid", "Upstash timeoutMs must be a positive number of ms");
+  }
+  if (typeof options.url !== "string" || !/^https?:\/\/[^\s/?#]+/.test(options.url)) {
+    throw new AqcError("config_invalid", "Upstash url must be an http(s) URL");
+  }
+  if (typeof options.token !== "string" || options.token.trim() === "") {
+    throw new AqcError("config_invalid", "Upstash token must not be empty");
+  }
+  return new Redis({
+    url: options.url,
+    token: options.token,
+    retry: { retries: 0 },
+    signal: () => AbortSignal.timeout(timeoutMs),
+    automaticDeserialization: false,
+    enableAutoPipelining: false,
+    readYourWrites: true,
+    enableTelemetry: false,
+  });
+}
+
+/**
+ * Creates the shared token store on Upstash in one call.
  *
  * @example
  * ```ts ignore
  * import { createUpstashTokenStore } from "@aqc-edge/aqc-edge/upstash";
- * import { TokenManager } from "@aqc-edge/aqc-edge";
  *
  * const store = createUpstashTokenStore({
  *   url: Deno.env.get("UPSTASH_REDIS_REST_URL")!,
  *   token: Deno.env.get("UPSTASH_REDIS_REST_TOKEN")!,
  *   encryptionKey: Deno.env.get("AQC_TOKEN_KEY")!,
+ *   timeoutMs: 500,
  * });
- * const tokens = new TokenManager({ credentials, store });
  * ```
  *
- * @module
- */
-import { Redis } from "@upstash/redis";
-import { DEFAULTS } from "../config/defaults.ts";
-import { UpstashTokenStore } from "./upstash_store.ts";
-
-/** Options of {@linkcode createUpstashTokenStore}. */
-export interface CreateUpstashTokenStoreOptions {
-  /** `UPSTASH_REDIS_REST_URL`. */
-  url: string;
-  /** `UPSTASH_REDIS_REST_TOKEN`; a secret. */
-  token: string;
-  /** `AQC_TOKEN_KEY`: base64url of 32 random bytes. */
-  encryptionKey: string;
-  /** Timeout of one Redis call in ms; default `DEFAULTS.storeTimeoutMs`. */
-  timeoutMs?: number;
-}
-
-/**
- * Builds an {@linkcode UpstashTokenStore} on a new `@upstash/redis` client: retries off
- * (the token layer has its own), a per-command timeout, telemetry off.
- *
- * @param options URL, token, encryption key and timeout.
+ * @param options URL, token, encryption key(s), timeout.
  * @returns The store.
+ * @throws {AqcError} `config_invalid` for a bad URL, token, key or timeout (never quoting them).
  */
 export function createUpstashTokenStore(
   options: CreateUpstashTokenStoreOptions,
 ): UpstashTokenStore {
-  const timeoutMs = options.timeoutMs ?? DEFAULTS.storeTimeoutMs;
-  const redis = new Redis({
-    url: options.url,
-    token: options.token,
-    retry: false,
-    enableTelemetry: false,
-    signal: () => AbortSignal.timeout(timeoutMs),
+  return new UpstashTokenStore({
+    redis: createUpstashRedis(options),
+    encryptionKey: options.encryptionKey,
+    ...(options.previousEncryptionKeys === undefined
+      ? {}
+      : { previousEncryptionKeys: options.previousEncryptionKeys }),
+    ...(options.now === undefined ? {} : { now: options.now }),
   });
-  return new UpstashTokenStore({ redis, encryptionKey: options.encryptionKey });
 }
-
-export {
-  type UpstashRedisClient,
-  UpstashTokenStore,
-  type UpstashTokenStoreOptions,
-} from "./upstash_store.ts";

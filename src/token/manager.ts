@@ -536,8 +536,12 @@ export class TokenManager {
    * standing shared failure as an error to throw, or `undefined` (a miss, or the store did
    * not answer).
    */
-  async #readShared(entry: Entry, id: string): Promise<AccessToken | AqcError | undefined> {
-    const read = await this.#storeCall(entry, "read", (store) => store.read(id));
+  async #readShared(
+    entry: Entry,
+    id: string,
+    fresh = false,
+  ): Promise<AccessToken | AqcError | undefined> {
+    const read = await this.#storeCall(entry, "read", (store) => store.read(id, { fresh }));
     if (!read.ok) return undefined;
     const now = this.#now();
     const { token, failure } = read.value;
@@ -595,7 +599,7 @@ export class TokenManager {
         // Double-check once the lease is ours: a peer on another thread may have fetched,
         // written and released between our read and our lease, and a second token request
         // would be wasted (seen with two `deno serve --parallel` isolates at a cold start).
-        const again = await this.#readShared(entry, id);
+        const again = await this.#readShared(entry, id, true);
         if (again instanceof AqcError) throw (peerFailure = again);
         if (again !== undefined) return again;
       }
@@ -663,7 +667,7 @@ export class TokenManager {
     while (Date.now() < deadline) {
       await delay(pause * (0.5 + Math.random() / 2));
       pause = Math.min(pause * 2, 400);
-      const read = await this.#storeCall(entry, "read", (store) => store.read(id));
+      const read = await this.#storeCall(entry, "read", (store) => store.read(id, { fresh: true }));
       const now = this.#now();
       if (read.ok) {
         const { token, failure } = read.value;

@@ -22,8 +22,13 @@
  * @module
  */
 
-import { type Bridge, createBridge } from "../../dev/bridge/handler.ts";
-import { type RespArg, RespClient, RespError, type RespReply } from "../../dev/bridge/resp.ts";
+import {
+  type Bridge,
+  type BridgeHabits,
+  type BridgeStats,
+  createBridge,
+} from "../../dev/bridge/handler.ts";
+import { RedisLink, type RespArg, RespError, type RespReply } from "../../dev/bridge/redis.ts";
 
 export { RespError };
 export type { RespArg, RespReply };
@@ -253,7 +258,7 @@ function delay(ms: number): Promise<void> {
 }
 
 async function ping(port: number): Promise<boolean> {
-  const client = new RespClient({ port, connectTimeoutMs: 500, replyTimeoutMs: 1000 });
+  const client = new RedisLink({ port, connectTimeoutMs: 500, replyTimeoutMs: 1000 });
   try {
     // While loading, Redis answers -LOADING: only +PONG (or -NOAUTH with --requirepass) means
     // ready.
@@ -280,6 +285,10 @@ export interface BridgeServer {
   stop(): Promise<void>;
   /** Serves again on the same port. */
   start(): Promise<void>;
+  /** Replaces the production habits (latency, replica lag, faults, sync tokens). */
+  setHabits(habits: BridgeHabits): void;
+  /** Requests seen since the bridge was (re)started. */
+  stats(): BridgeStats;
   /** Same as {@linkcode BridgeServer.stop}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -294,6 +303,10 @@ export interface StartBridgeOptions {
   replyTimeoutMs?: number;
   /** Redis connect timeout of the bridge, in ms. Defaults to 1000. */
   connectTimeoutMs?: number;
+  /** A second Redis playing Upstash's read replica (for the `replicaLagMs` habit). */
+  replicaUrl?: string;
+  /** Production habits to start with (see dev/bridge/habits.ts). */
+  habits?: BridgeHabits;
 }
 
 /**
@@ -324,9 +337,11 @@ class BridgeProcess implements BridgeServer {
   #port = 0;
   #server: Deno.HttpServer | null = null;
   #bridge: Bridge | null = null;
+  #habits: BridgeHabits;
 
   constructor(options: StartBridgeOptions) {
     this.#options = options;
+    this.#habits = options.habits ?? {};
     this.redisUrl = options.redisUrl;
     this.token = options.token ?? randomToken();
   }
@@ -341,11 +356,14 @@ class BridgeProcess implements BridgeServer {
 
   start(): Promise<void> {
     if (this.#server !== null) return Promise.resolve();
+    const o = this.#options;
     const bridge = createBridge({
       token: this.token,
       connection: this.redisUrl,
-      replyTimeoutMs: this.#options.replyTimeoutMs,
-      connectTimeoutMs: this.#options.connectTimeoutMs,
+      ...(o.replyTimeoutMs === undefined ? {} : { replyTimeoutMs: o.replyTimeoutMs }),
+      ...(o.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: o.connectTimeoutMs }),
+      ...(o.replicaUrl === undefined ? {} : { replica: o.replicaUrl }),
+      habits: this.#habits,
     });
     const server = Deno.serve({
       hostname: "127.0.0.1",
@@ -356,6 +374,15 @@ class BridgeProcess implements BridgeServer {
     this.#server = server;
     this.#bridge = bridge;
     return Promise.resolve();
+  }
+
+  setHabits(habits: BridgeHabits): void {
+    this.#bridge?.setHabits(habits);
+    this.#habits = habits;
+  }
+
+  stats(): BridgeStats {
+    return this.#bridge?.stats() ?? { requests: 0, replicaReads: 0, faults: 0 };
   }
 
   async stop(): Promise<void> {
@@ -388,6 +415,8 @@ export interface LocalUpstash {
   readonly token: string;
   /** The Redis server (stop, start, pause, resume, raw access by port). */
   readonly redis: RedisServer;
+  /** The replica Redis, when started with `replica: true` (reads lag behind by the habit). */
+  readonly replica?: RedisServer;
   /** The bridge (stop, start). */
   readonly bridge: BridgeServer;
   /** Stops the bridge, then Redis. */
@@ -407,28 +436,39 @@ export interface LocalUpstash {
  * console.log(upstash.url, upstash.token, upstash.redis.port);
  * ```
  *
- * @param options Bridge options (token, timeouts).
+ * @param options Bridge options (token, timeouts, habits); `replica: true` also starts a second
+ *   redis-server that serves reads in the `replicaLagMs` habit.
  * @returns Both servers.
  */
 export async function startUpstash(
-  options: Omit<StartBridgeOptions, "redisUrl"> = {},
+  options: Omit<StartBridgeOptions, "redisUrl" | "replicaUrl"> & { replica?: boolean } = {},
 ): Promise<LocalUpstash> {
+  const { replica: withReplica, ...bridgeOptions } = options;
   const redis = await startRedis();
+  let replica: RedisServer | undefined;
   let bridge: BridgeServer;
   try {
-    bridge = await startBridge({ ...options, redisUrl: redis.url });
+    if (withReplica === true) replica = await startRedis();
+    bridge = await startBridge({
+      ...bridgeOptions,
+      redisUrl: redis.url,
+      ...(replica === undefined ? {} : { replicaUrl: replica.url }),
+    });
   } catch (error) {
+    await replica?.stop();
     await redis.stop();
     throw error;
   }
   const stop = async () => {
     await bridge.stop();
+    await replica?.stop();
     await redis.stop();
   };
   return {
     url: bridge.url,
     token: bridge.token,
     redis,
+    ...(replica === undefined ? {} : { replica }),
     bridge,
     stop,
     [Symbol.asyncDispose]: stop,
@@ -448,10 +488,11 @@ export async function startUpstash(
  *
  * @param port The Redis port on 127.0.0.1.
  * @param args The command and its arguments.
- * @returns The reply; bulk strings as bytes, error replies as {@linkcode RespError} values.
+ * @returns The reply; strings (bulk and status) as bytes, error replies as
+ *   {@linkcode RespError} values.
  */
 export async function redisCommand(port: number, args: readonly RespArg[]): Promise<RespReply> {
-  const client = new RespClient({ port });
+  const client = new RedisLink({ port });
   try {
     return await client.command(args);
   } finally {
@@ -499,7 +540,7 @@ export async function rawScan(
   port: number,
   options: { match?: string } = {},
 ): Promise<RawEntry[]> {
-  const client = new RespClient({ port });
+  const client = new RedisLink({ port });
   try {
     const keys: Uint8Array[] = [];
     let cursor = "0";
@@ -512,7 +553,9 @@ export async function rawScan(
       keys.push(...batch);
     } while (cursor !== "0");
     if (keys.length === 0) return [];
-    const meta = await client.send(keys.flatMap((key) => [["TYPE", key], ["PTTL", key]]));
+    const meta = await client.send(keys.flatMap((key) => [["TYPE", key], ["PTTL", key]]), {
+      decoding: "text",
+    });
     const types = keys.map((_, i) => String(meta[2 * i]));
     const values = await client.send(keys.map((key, i) => readCommand(types[i], key)));
     const entries: RawEntry[] = [];
