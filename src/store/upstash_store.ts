@@ -83,6 +83,8 @@ return 1`;
 
 const FAILURE_CODES = new Set<AqcErrorCode>([
   "credentials_rejected",
+  "token_request_rejected",
+  "token_endpoint_misconfigured",
   "rate_limited",
   "token_endpoint_unavailable",
   "token_response_invalid",

@@ -50,6 +50,11 @@ export interface TokenManagerOptions {
   storeTimeoutMs?: number;
   /** Seconds a `credentials_rejected` answer is negative-cached; default 60. */
   rejectedCacheSeconds?: number;
+  /**
+   * Seconds a `token_endpoint_misconfigured` or `token_request_rejected` answer is
+   * negative-cached; default 10 (short: a fixed URL or form should take effect soon).
+   */
+  misconfiguredCacheSeconds?: number;
   /** Seconds a transient failure is shared so waiters fail together; default 2. */
   transientFailureSeconds?: number;
 }
@@ -130,6 +135,8 @@ function failureError(failure: StoredFailure, now: number): AqcError {
   const retryAfterSeconds = Math.max(1, Math.ceil((failure.until - now) / 1000));
   const messages: Record<string, string> = {
     credentials_rejected: "Token endpoint rejected the client credentials",
+    token_request_rejected: "Token endpoint rejected the token request",
+    token_endpoint_misconfigured: "Token URL does not answer as an OAuth token endpoint",
     rate_limited: "Token endpoint is rate limiting token requests",
     token_endpoint_unavailable: "Token endpoint is unavailable",
     token_response_invalid: "Token endpoint answered an invalid token response",
@@ -184,6 +191,7 @@ export class TokenManager {
   readonly #storeTimeoutMs: number;
   readonly #rejectedMs: number;
   readonly #transientMs: number;
+  readonly #misconfiguredMs: number;
   readonly #owner: string = crypto.randomUUID();
   readonly #entries = new Map<string, Entry>();
   /** Office ids as callers wrote them, so a warm call skips normalisation. */
@@ -222,6 +230,7 @@ export class TokenManager {
     this.#storeTimeoutMs = seconds("storeTimeoutMs", 1_000);
     this.#rejectedMs = seconds("rejectedCacheSeconds", 60) * 1000;
     this.#transientMs = seconds("transientFailureSeconds", 2) * 1000;
+    this.#misconfiguredMs = seconds("misconfiguredCacheSeconds", 10) * 1000;
   }
 
   /** The validated API root every token and request goes to. */
@@ -611,9 +620,9 @@ export class TokenManager {
       now = this.#now();
       const hold = error.code === "credentials_rejected"
         ? this.#rejectedMs
-        : error.code === "rate_limited"
-        ? Math.max(this.#transientMs, (error.retryAfterSeconds ?? 0) * 1000)
-        : this.#transientMs;
+        : error.code === "token_endpoint_misconfigured" || error.code === "token_request_rejected"
+        ? this.#misconfiguredMs
+        : Math.max(this.#transientMs, (error.retryAfterSeconds ?? 0) * 1000);
       const failure: StoredFailure = {
         code: error.code,
         at: now,
