@@ -57,8 +57,12 @@ export interface StoredEntry {
  * ```
  */
 export interface TokenStore {
-  /** Reads the token and the failure of an entry in one round trip. */
-  read(id: string): Promise<StoredEntry>;
+  /**
+   * Reads the token and the failure of an entry in one round trip. `fresh: true` means
+   * the answer must reflect the latest write fleet-wide (e.g. the Upstash primary, not a
+   * replica); stores without replicas may ignore it.
+   */
+  read(id: string, options?: { fresh?: boolean }): Promise<StoredEntry>;
   /** Stores a token until its `usableUntil`. */
   writeToken(id: string, token: StoredToken): Promise<void>;
   /**

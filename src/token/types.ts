@@ -63,7 +63,13 @@ export type TokenEvent =
     outcome: "token" | "failure" | "acquired" | "timeout";
   }
   | { type: "store_error"; officeId: string; operation: string; message: string }
-  | { type: "invalidated"; officeId: string; evicted: boolean };
+  | {
+    type: "invalidated";
+    officeId: string;
+    evicted: boolean;
+    /** Set when the eviction was refused: one was honoured within the eviction window. */
+    refused?: boolean;
+  };
 
 /** Options of `TokenManager.getToken`. */
 export interface GetTokenOptions {
