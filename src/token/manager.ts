@@ -9,17 +9,15 @@
  * @module
  */
 import { AqcError, type AqcErrorCode } from "../errors.ts";
-import type { StoredEntry, StoredFailure, StoredToken } from "../store/store.ts";
-import { CircuitBreaker, isRetryableCode } from "./breaker.ts";
-import { TokenBucket } from "./budget.ts";
+import type { StoredEntry, StoredToken } from "../store/store.ts";
 import { raceAbort } from "./delay.ts";
 import { tokenKeyId } from "./key.ts";
 import { type Entry, OfficeTable } from "./offices.ts";
 import { type ResolvedOptions, resolveOptions, type TokenManagerOptions } from "./options.ts";
-import { type IssuedToken, requestToken } from "./request.ts";
-import { requestWithRetries } from "./retry.ts";
+import { LocalLimit, TokenIssuer } from "./issuer.ts";
 import { backgroundBackoffMs, peerDeferMs, scheduleToken } from "./schedule.ts";
 import { SharedCache } from "./shared_cache.ts";
+import { failureError, failureRecord, makeView } from "./views.ts";
 import type { AccessToken, GetTokenOptions, TokenEvent, TokenSource } from "./types.ts";
 
 export type { TokenManagerOptions } from "./options.ts";
@@ -37,44 +35,6 @@ export interface PrewarmResult {
   /** The error code, when not `ok`. */
   code?: AqcErrorCode;
 }
-
-/** The id under which a client's open circuit is shared (no office id has this form). */
-const CLIENT_ENTRY = "*";
-
-function makeView(officeId: string, token: StoredToken, source: TokenSource): AccessToken {
-  const view = {
-    tokenType: "Bearer" as const,
-    officeId,
-    issuedAt: token.issuedAt,
-    expiresAt: token.expiresAt,
-    usableUntil: token.usableUntil,
-    source,
-  };
-  // Not enumerable: console.log(token) or JSON.stringify(token) must not print it.
-  Object.defineProperty(view, "accessToken", { value: token.accessToken, enumerable: false });
-  return Object.freeze(view) as AccessToken;
-}
-
-const FAILURE_MESSAGES: Partial<Record<AqcErrorCode, string>> = {
-  credentials_rejected: "Token endpoint rejected the client credentials",
-  token_request_rejected: "Token endpoint rejected the token request",
-  token_endpoint_misconfigured: "Token URL does not answer as an OAuth token endpoint",
-  rate_limited: "Token endpoint is rate limiting token requests",
-  token_endpoint_unavailable: "Token endpoint is unavailable",
-  token_response_invalid: "Token endpoint answered an invalid token response",
-};
-
-function failureError(failure: StoredFailure, now: number): AqcError {
-  const retryAfterSeconds = Math.max(1, Math.ceil((failure.until - now) / 1000));
-  return new AqcError(
-    failure.code,
-    `${FAILURE_MESSAGES[failure.code] ?? "Token request failed"} (retry in ${retryAfterSeconds} s)`,
-    { ...(failure.status === undefined ? {} : { status: failure.status }), retryAfterSeconds },
-  );
-}
-
-/** An error of this manager's own budget: not the endpoint's, so never shared through L2. */
-class LocalLimit extends AqcError {}
 
 /**
  * Obtains, caches and refreshes AQC access tokens per office.
@@ -114,11 +74,9 @@ export class TokenManager {
   readonly #onEvent: ((event: TokenEvent) => void) | undefined;
   readonly #shared: SharedCache;
   readonly #offices: OfficeTable;
-  readonly #breaker: CircuitBreaker;
-  readonly #newOffices: TokenBucket;
+  readonly #issuer: TokenIssuer;
   /** Drawn on first use: `crypto.randomUUID()` at module scope is refused by workerd. */
   #owner: string | undefined;
-  #clientId: Promise<string> | undefined;
   /** Every flight and background task not yet settled, for `whenIdle`. */
   readonly #pending = new Set<Promise<unknown>>();
 
@@ -140,13 +98,12 @@ export class TokenManager {
       random: this.#o.random,
     });
     this.#offices = new OfficeTable(this.#o.maxOffices);
-    this.#breaker = new CircuitBreaker({
-      threshold: this.#o.breakerThreshold,
-      openMs: this.#o.transientMs,
-      now: this.#now,
-      random: this.#o.random,
-    });
-    this.#newOffices = new TokenBucket(this.#o.newOfficeBurst, this.#o.newOfficesPerSecond);
+    this.#issuer = new TokenIssuer(
+      this.#o,
+      this.#shared,
+      (event) => this.#emit(event),
+      (work) => void this.#track(work),
+    );
   }
 
   /** The validated API root every token and request goes to. */
@@ -450,177 +407,33 @@ export class TokenManager {
     return undefined;
   }
 
-  async #readShared(
-    entry: Entry,
-    id: string,
-    fresh: boolean,
-  ): Promise<AccessToken | AqcError | undefined> {
-    const read = await this.#shared.read(entry.officeId, id, fresh);
-    return read.ok ? this.#judge(entry, read.value) : undefined;
-  }
-
   async #refresh(entry: Entry, background: boolean): Promise<AccessToken> {
     const officeId = entry.officeId;
     this.#emit({ type: "refresh_started", officeId, background });
-    const id = await this.#id(entry);
-    const shared = await this.#readShared(entry, id, false);
-    if (shared instanceof AqcError) throw shared;
-    if (shared !== undefined) return shared;
-    const leaseTtlMs = this.#o.deadlineMs + this.#o.requestTimeoutMs;
-    let leased = await this.#shared.acquireLease(officeId, id, leaseTtlMs);
-    // A store that cannot answer must not stop the refresh: proceed as the holder.
-    if (leased.ok && !leased.value) {
-      const now = this.#now();
-      if (background) {
-        // Another isolate is refreshing; keep serving ours and look at L2 again soon, and
+    return await this.#shared.refresh(officeId, await this.#id(entry), {
+      leaseTtlMs: this.#o.deadlineMs + this.#o.requestTimeoutMs,
+      now: this.#now,
+      consider: (read, since) => this.#judge(entry, read, since),
+      defer: () => {
+        if (!background || entry.token === undefined) return undefined;
+        // Another isolate is refreshing: keep serving ours and look at L2 again soon, and
         // in any case before ours runs out.
-        const cached = entry.token;
-        const runway = cached === undefined ? Infinity : cached.stored.usableUntil - now;
+        const now = this.#now();
+        const runway = entry.token.stored.usableUntil - now;
         entry.nextBackgroundAt = now + peerDeferMs(runway, this.#o.random);
         this.#emit({ type: "hit", officeId, source: "l1" });
-        if (cached !== undefined) return cached.views.l1;
-      }
-      const waited = await this.#shared.waitForPeer(
-        officeId,
-        id,
-        leaseTtlMs,
-        (read) => this.#judge(entry, read, now),
-      );
-      if (waited !== undefined) return waited;
-      leased = { ok: true, value: true };
-    }
-    let peerFailure: AqcError | undefined;
-    try {
-      if (leased.ok && leased.value) {
-        // Double-check once the lease is ours, from the primary: a peer may have fetched,
-        // written and released between our read and our lease, and a second token request
-        // would be wasted (seen with two `deno serve --parallel` isolates at a cold start).
-        const again = await this.#readShared(entry, id, true);
-        if (again instanceof AqcError) throw (peerFailure = again);
-        if (again !== undefined) return again;
-      }
-      const issued = await this.#request(entry);
-      const view = this.#install(entry, {
-        accessToken: issued.accessToken,
-        issuedAt: issued.issuedAt,
-        expiresAt: issued.expiresAt,
-        usableUntil: issued.expiresAt,
-      }, "endpoint");
-      await this.#shared.writeToken(officeId, id, entry.token!.stored);
-      return view;
-    } catch (error) {
-      // A peer's failure is shared as it stands, not recorded again as ours.
-      if (!(error instanceof AqcError) || error === peerFailure) throw error;
-      this.#emit({ type: "refresh_failed", officeId, code: error.code, background });
-      if (error instanceof LocalLimit) throw error;
-      const failure = this.#failureOf(error);
-      entry.failure = failure;
-      await this.#shared.writeFailure(officeId, id, failure);
-      throw error;
-    } finally {
-      // Released even when taking it timed out: a timed-out SET NX may still land, and a
-      // lease nobody releases would stall every other isolate until its TTL (seen under
-      // load, when Redis answers slower than the store timeout). Compare-and-delete makes
-      // this harmless when the lease is not ours.
-      await this.#shared.releaseLease(officeId, id);
-    }
-  }
-
-  #failureOf(error: AqcError): StoredFailure {
-    const now = this.#now();
-    const hold = error.code === "credentials_rejected"
-      ? this.#o.rejectedMs
-      : error.code === "token_endpoint_misconfigured" || error.code === "token_request_rejected"
-      ? this.#o.misconfiguredMs
-      : Math.max(this.#o.transientMs, (error.retryAfterSeconds ?? 0) * 1000);
-    return {
-      code: error.code,
-      at: now,
-      until: now + hold,
-      ...(error.status === undefined ? {} : { status: error.status }),
-    };
-  }
-
-  /**
-   * Sends the token request: spends the new-office budget for an office never served here,
-   * adopts an open circuit another isolate shared, then retries within the deadline
-   * through this client's circuit breaker, sharing it when it opens.
-   */
-  async #request(entry: Entry): Promise<IssuedToken> {
-    const officeId = entry.officeId;
-    if (!entry.known) {
-      const waitMs = this.#newOffices.take();
-      if (waitMs > 0) {
-        const retryAfterSeconds = Math.max(1, Math.ceil(Math.min(waitMs, 3_600_000) / 1000));
-        throw new LocalLimit(
-          "rate_limited",
-          `Too many new offices are asking for a token (retry in ${retryAfterSeconds} s)`,
-          { retryAfterSeconds },
-        );
-      }
-    }
-    const clientId = this.#clientId ??= tokenKeyId(this.#o.credentials, CLIENT_ENTRY);
-    if (!this.#breaker.tripped) {
-      const read = await this.#shared.read(officeId, await clientId, false);
-      const failure = read.ok ? read.value.failure : undefined;
-      const now = this.#now();
-      if (failure !== undefined && now < failure.until) {
-        this.#breaker.adopt(Math.min(failure.until, now + 3_600_000), failure.code);
-      }
-    }
-    const result = await requestWithRetries(
-      (timeoutMs) =>
-        requestToken(this.#o.credentials, officeId, {
-          ...(this.#o.fetch ? { fetch: this.#o.fetch } : {}),
-          now: this.#now,
-          timeoutMs,
-        }),
-      {
-        deadlineMs: this.#o.deadlineMs,
-        attemptTimeoutMs: this.#o.requestTimeoutMs,
-        baseDelayMs: this.#o.baseDelayMs,
-        maxDelayMs: this.#o.maxDelayMs,
-        random: this.#o.random,
-        gate: {
-          admit: () => this.#breaker.admit(),
-          success: () => this.#breaker.success(),
-          failure: (error) => {
-            const opened = this.#breaker.failure(error);
-            if (opened) void this.#track(this.#shareOpenCircuit(officeId, error));
-            return opened;
-          },
-        },
-        onFailure: ({ error, attempt, willRetry, delayMs }) =>
-          this.#emit({
-            type: "token_fetch_failed",
-            officeId,
-            code: error.code,
-            ...(error.status === undefined ? {} : { status: error.status }),
-            attempt,
-            willRetry,
-            ...(delayMs === undefined ? {} : { delayMs }),
-          }),
+        return entry.token.views.l1;
       },
-    );
-    this.#emit({
-      type: "token_fetched",
-      officeId,
-      durationMs: result.durationMs,
-      attempts: result.attempts,
+      issue: async () => {
+        const issued = await this.#issuer.request(officeId, !entry.known);
+        const view = this.#install(entry, { ...issued, usableUntil: issued.expiresAt }, "endpoint");
+        return { view, stored: entry.token!.stored };
+      },
+      failed: (error) => {
+        this.#emit({ type: "refresh_failed", officeId, code: error.code, background });
+        if (error instanceof LocalLimit) return undefined;
+        return entry.failure = failureRecord(error, this.#now(), this.#o);
+      },
     });
-    return result.value;
-  }
-
-  /** Tells other isolates that this client's circuit is open, until when (manager clock). */
-  async #shareOpenCircuit(officeId: string, error: AqcError): Promise<void> {
-    if (!isRetryableCode(error.code)) return;
-    const failure: StoredFailure = {
-      code: error.code,
-      at: this.#now(),
-      until: this.#breaker.openUntil,
-      ...(error.status === undefined ? {} : { status: error.status }),
-    };
-    const clientId = this.#clientId ??= tokenKeyId(this.#o.credentials, CLIENT_ENTRY);
-    await this.#shared.writeFailure(officeId, await clientId, failure);
   }
 }

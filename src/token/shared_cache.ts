@@ -16,6 +16,22 @@ export type StoreResult<T> = { ok: true; value: T } | { ok: false };
 /** What the manager decides about one L2 read while waiting on a peer. */
 export type PeerVerdict = AccessToken | AqcError | undefined;
 
+/** What {@linkcode SharedCache.prototype.refresh} asks of the manager. */
+export interface RefreshHooks {
+  /** TTL of the refresh lease in ms. */
+  leaseTtlMs: number;
+  /** The manager's clock. */
+  now: () => number;
+  /** Judges an L2 read; with `since`, only failures recorded from then on count. */
+  consider: (entry: StoredEntry, since?: number) => PeerVerdict;
+  /** A peer holds the lease: a token to keep serving instead of waiting, or `undefined`. */
+  defer: () => AccessToken | undefined;
+  /** Obtains a token from the endpoint and installs it in L1. */
+  issue: () => Promise<{ view: AccessToken; stored: StoredToken }>;
+  /** The record to share for a failure of `issue`, or `undefined` to share none. */
+  failed: (error: AqcError) => StoredFailure | undefined;
+}
+
 /** Options of {@linkcode SharedCache}. */
 export interface SharedCacheOptions {
   /** The store. */
@@ -189,5 +205,67 @@ export class SharedCache {
       "Timed out waiting for another isolate to obtain a token",
       { retryAfterSeconds: 1 },
     );
+  }
+
+  /**
+   * One refresh of an office, across isolates: adopt what L2 holds; else take the lease
+   * (or defer to, or wait for, the peer holding it), read L2 again once it is ours, and
+   * only then ask the endpoint; share the token or the failure; always release the lease.
+   *
+   * @param officeId The office.
+   * @param id Its entry id.
+   * @param hooks The manager's judgement, L1 and token source.
+   * @returns The token.
+   * @throws {AqcError} The shared or the new failure.
+   */
+  async refresh(officeId: string, id: string, hooks: RefreshHooks): Promise<AccessToken> {
+    const judge = async (fresh: boolean): Promise<PeerVerdict> => {
+      const read = await this.read(officeId, id, fresh);
+      return read.ok ? hooks.consider(read.value) : undefined;
+    };
+    const shared = await judge(false);
+    if (shared instanceof AqcError) throw shared;
+    if (shared !== undefined) return shared;
+    let leased = await this.acquireLease(officeId, id, hooks.leaseTtlMs);
+    // A store that cannot answer must not stop the refresh: proceed as the holder.
+    if (leased.ok && !leased.value) {
+      const since = hooks.now();
+      const deferred = hooks.defer();
+      if (deferred !== undefined) return deferred;
+      const waited = await this.waitForPeer(
+        officeId,
+        id,
+        hooks.leaseTtlMs,
+        (read) => hooks.consider(read, since),
+      );
+      if (waited !== undefined) return waited;
+      leased = { ok: true, value: true };
+    }
+    let peerFailure: AqcError | undefined;
+    try {
+      if (leased.ok && leased.value) {
+        // Double-check once the lease is ours, from the primary: a peer may have fetched,
+        // written and released between our read and our lease, and a second token request
+        // would be wasted (seen with two `deno serve --parallel` isolates at a cold start).
+        const again = await judge(true);
+        if (again instanceof AqcError) throw (peerFailure = again);
+        if (again !== undefined) return again;
+      }
+      const { view, stored } = await hooks.issue();
+      await this.writeToken(officeId, id, stored);
+      return view;
+    } catch (error) {
+      // A peer's failure is shared as it stands, not recorded again as ours.
+      if (!(error instanceof AqcError) || error === peerFailure) throw error;
+      const failure = hooks.failed(error);
+      if (failure !== undefined) await this.writeFailure(officeId, id, failure);
+      throw error;
+    } finally {
+      // Released even when taking it timed out: a timed-out SET NX may still land, and a
+      // lease nobody releases would stall every other isolate until its TTL (seen under
+      // load, when Redis answers slower than the store timeout). Compare-and-delete makes
+      // this harmless when the lease is not ours.
+      await this.releaseLease(officeId, id);
+    }
   }
 }
