@@ -12,7 +12,7 @@ import { AqcError, type AqcErrorCode } from "../errors.ts";
 import type { StoredEntry, StoredToken } from "../store/store.ts";
 import { raceAbort } from "./delay.ts";
 import { tokenKeyId } from "./key.ts";
-import { type Entry, OfficeTable } from "./offices.ts";
+import { type Entry, OfficeTable, REJECTED_PER_OFFICE } from "./offices.ts";
 import { type ResolvedOptions, resolveOptions, type TokenManagerOptions } from "./options.ts";
 import { LocalLimit, TokenIssuer } from "./issuer.ts";
 import { backgroundBackoffMs, peerDeferMs, scheduleToken } from "./schedule.ts";
@@ -192,7 +192,7 @@ export class TokenManager {
     const id = await this.#id(entry);
     evicted = await this.#shared.deleteToken(entry.officeId, id, accessToken) || evicted;
     if (evicted) {
-      entry.rejected = accessToken;
+      if (entry.rejected.push(accessToken) > REJECTED_PER_OFFICE) entry.rejected.shift();
       entry.evictedAt = now;
     }
     this.#emit({ type: "invalidated", officeId: entry.officeId, evicted });
@@ -386,7 +386,8 @@ export class TokenManager {
     const { token, failure } = read;
     const current = entry.token?.stored;
     if (
-      token !== undefined && token.accessToken !== entry.rejected && now < token.usableUntil &&
+      token !== undefined && !entry.rejected.includes(token.accessToken) &&
+      now < token.usableUntil &&
       (current === undefined || now >= current.usableUntil || token.expiresAt > current.expiresAt)
     ) {
       this.#emit({ type: "hit", officeId: entry.officeId, source: "l2" });

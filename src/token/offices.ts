@@ -43,8 +43,8 @@ export interface Entry {
   nextBackgroundAt: number;
   /** Failed background refreshes in a row. */
   backgroundFailures: number;
-  /** The last token invalidated: never adopted again from L2. */
-  rejected?: string;
+  /** The last tokens invalidated (at most {@linkcode REJECTED_PER_OFFICE}): never adopted again. */
+  rejected: string[];
   /** When an eviction was last honoured (manager clock); bounds evictions per office. */
   evictedAt?: number;
   /** Whether this manager ever held a token for it (new offices spend the cold budget). */
@@ -52,6 +52,9 @@ export interface Entry {
   /** The spellings of the office id that map here, dropped with the entry. */
   aliases: string[];
 }
+
+/** Invalidated tokens remembered per office, so none comes back from a stale L2 copy. */
+export const REJECTED_PER_OFFICE = 4;
 
 /** Spellings remembered per office (e.g. `nce1a0955` and ` NCE1A0955 `). */
 const ALIASES_PER_OFFICE = 4;
@@ -101,7 +104,14 @@ export class OfficeTable {
     const officeId = normalizeOfficeId(raw);
     let entry = this.#entries.get(officeId);
     if (entry === undefined) {
-      entry = { officeId, nextBackgroundAt: 0, backgroundFailures: 0, known: false, aliases: [] };
+      entry = {
+        officeId,
+        nextBackgroundAt: 0,
+        backgroundFailures: 0,
+        known: false,
+        aliases: [],
+        rejected: [],
+      };
       this.#entries.set(officeId, entry);
       this.#last = entry;
       this.#evict();
