@@ -124,7 +124,8 @@ export function resolveOptions(options: TokenManagerOptions): ResolvedOptions {
     store: options.store ?? new MemoryTokenStore({ now }),
     fetch: options.fetch,
     now,
-    random: options.random ?? Math.random,
+    // Looked up per call, not captured: a runtime may swap or guard it at module scope.
+    random: options.random ?? (() => Math.random()),
     onEvent: options.onEvent,
     refreshAheadMs: number("refreshAheadSeconds", 300) * 1000,
     skewMs: number("expirySkewSeconds", 30) * 1000,
