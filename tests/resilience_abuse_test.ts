@@ -48,7 +48,7 @@ Deno.test("resilience: eviction flood — one office's 401s cannot make it spend
   const ATTACKS = 50;
   const scenario = new Scenario(
     "abuse-eviction-flood",
-    "resilience",
+    "abuse",
     "A caller provokes 401s for one office 50 times in a row while others call normally",
   );
   scenario.figures.injected = `AQC answers 401 (38190) for ${VICTIM}; ${ATTACKS} sequential calls`;
@@ -107,7 +107,7 @@ Deno.test("resilience: office flood — thousands of distinct offices, bounded e
   const KNOWN = OFFICES.slice(0, 2);
   const scenario = new Scenario(
     "abuse-office-flood",
-    "resilience",
+    "abuse",
     `A "*" key calls ${
       (2 * FLOOD).toLocaleString("en-US")
     } distinct office ids with AQC_OFFICES unset`,
@@ -207,7 +207,7 @@ Deno.test("resilience: retry amplification — 20 cold callers against a 503, th
   const WARM = OFFICES[0];
   const scenario = new Scenario(
     "abuse-retry-amplification",
-    "resilience",
+    "abuse",
     `${CALLERS} callers of cold offices while the token endpoint answers 503, then 429 + Retry-After`,
   );
   scenario.figures.injected =
