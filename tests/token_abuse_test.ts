@@ -12,6 +12,7 @@ import {
   type TokenEvent,
   TokenManager,
   type TokenManagerOptions,
+  type TokenStore,
 } from "../src/mod.ts";
 import {
   DEFAULT_CLIENT_ID,
@@ -122,6 +123,36 @@ Deno.test("a flood of 5,000 distinct offices: bounded entries, token requests wi
   assert.equal(counters.tokenRequestsByOffice[WARM], 1);
   assert.equal(codes.get("ok"), 49);
   assert.equal(codes.get("rate_limited"), 5_000 - 49);
+  await tokens.whenIdle();
+});
+
+Deno.test("a new office refused by the budget costs one store read, no lease and no request", async () => {
+  await using served = await serveSimulator();
+  const inner = new MemoryTokenStore();
+  const calls: string[] = [];
+  const store: TokenStore = {
+    read: (id) => (calls.push("read"), inner.read(id)),
+    writeToken: (id, token) => (calls.push("writeToken"), inner.writeToken(id, token)),
+    deleteToken: (id, token) => (calls.push("deleteToken"), inner.deleteToken(id, token)),
+    writeFailure: (id, failure) => (calls.push("writeFailure"), inner.writeFailure(id, failure)),
+    acquireLease: (
+      id,
+      owner,
+      ttl,
+    ) => (calls.push("acquireLease"), inner.acquireLease(id, owner, ttl)),
+    releaseLease: (id, owner) => (calls.push("releaseLease"), inner.releaseLease(id, owner)),
+  };
+  const { tokens } = manager(served, { store, newOfficeBurst: 1, newOfficesPerSecond: 0 });
+  await tokens.getToken(office(0));
+  calls.length = 0;
+  for (let i = 1; i <= 20; i++) {
+    await assert.rejects(
+      tokens.getToken(office(i)),
+      (e: AqcError) => e.code === "rate_limited" && e.retryAfterSeconds !== undefined,
+    );
+  }
+  assert.deepEqual(calls, Array(20).fill("read"));
+  assert.equal(served.simulator.counters.tokenRequests, 1);
   await tokens.whenIdle();
 });
 

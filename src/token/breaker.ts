@@ -18,6 +18,8 @@ export interface CircuitBreakerOptions {
    * the load, and a short period lets service resume soon after the endpoint does.
    */
   openMs?: number;
+  /** Longest open period in ms, whatever `Retry-After` asks; default 300,000. */
+  maxOpenMs?: number;
   /** Ms clock; default `Date.now`. */
   now?: () => number;
   /** Uniform in [0, 1); default `Math.random`. */
@@ -63,6 +65,7 @@ const PROBE_POLL_MS = 50;
 export class CircuitBreaker {
   readonly #threshold: number;
   readonly #openMs: number;
+  readonly #maxOpenMs: number;
   readonly #now: () => number;
   readonly #random: () => number;
   #consecutive = 0;
@@ -80,6 +83,7 @@ export class CircuitBreaker {
   constructor(options: CircuitBreakerOptions = {}) {
     this.#threshold = Math.max(1, options.threshold ?? 5);
     this.#openMs = options.openMs ?? 2_000;
+    this.#maxOpenMs = options.maxOpenMs ?? 300_000;
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
   }
@@ -142,7 +146,8 @@ export class CircuitBreaker {
     const now = this.#now();
     const asked = error.retryAfterSeconds === undefined ? 0 : error.retryAfterSeconds * 1000;
     if (asked === 0 && this.#opens === 0 && this.#consecutive < this.#threshold) return false;
-    const period = Math.max(asked, this.#openMs * (0.75 + this.#random() / 2));
+    const own = this.#openMs * (0.75 + this.#random() / 2);
+    const period = Math.min(this.#maxOpenMs, Math.max(asked, own));
     this.#opens++;
     this.#openUntil = Math.max(this.#openUntil, now + period);
     return true;
@@ -155,10 +160,11 @@ export class CircuitBreaker {
    * @param code The code callers get meanwhile.
    */
   adopt(untilMs: number, code: AqcErrorCode): void {
-    if (!isRetryableCode(code) || untilMs <= this.#openUntil) return;
+    const until = Math.min(untilMs, this.#now() + this.#maxOpenMs);
+    if (!isRetryableCode(code) || until <= this.#openUntil) return;
     this.#code = code;
     this.#opens = Math.max(this.#opens, 1);
-    this.#openUntil = untilMs;
+    this.#openUntil = until;
   }
 
   #error(waitMs: number): AqcError {

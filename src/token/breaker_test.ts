@@ -72,3 +72,15 @@ Deno.test("TokenBucket: burst, then refill at the rate; 0 never refills", () => 
   never.take();
   assert.equal(never.take(), Infinity);
 });
+
+Deno.test("CircuitBreaker: a huge Retry-After or shared record is capped at maxOpenMs", () => {
+  let t = 0;
+  const b = new CircuitBreaker({ maxOpenMs: 300_000, now: () => t });
+  b.failure(
+    new AqcError("rate_limited", "Token endpoint answered 429", { retryAfterSeconds: 3600 }),
+  );
+  assert.equal(b.openUntil, 300_000);
+  const c = new CircuitBreaker({ maxOpenMs: 300_000, now: () => t });
+  c.adopt(86_400_000, "token_endpoint_unavailable");
+  assert.equal(c.openUntil, 300_000);
+});

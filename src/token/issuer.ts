@@ -19,11 +19,12 @@ import type { TokenEvent } from "./types.ts";
 /** The id under which a client's open circuit is shared (no office id has this form). */
 const CLIENT_ENTRY = "*";
 
-/** Longest open period adopted from the store, whatever a record says. */
-const MAX_ADOPTED_MS = 3_600_000;
-
-/** An error of this manager's own budget: not the endpoint's, so never shared through L2. */
-export class LocalLimit extends AqcError {}
+/**
+ * Longest open period of the circuit, whatever a `Retry-After` or a shared record says:
+ * stale tokens are served meanwhile, but new offices and expired tokens wait, so neither a
+ * broken header nor a forged record may stop a client for up to an hour.
+ */
+const MAX_ADOPTED_MS = 300_000;
 
 /** Sends the token requests of one manager (one client). */
 export class TokenIssuer {
@@ -56,6 +57,7 @@ export class TokenIssuer {
     this.#breaker = new CircuitBreaker({
       threshold: o.breakerThreshold,
       openMs: o.transientMs,
+      maxOpenMs: MAX_ADOPTED_MS,
       now: o.now,
       random: o.random,
     });
@@ -63,28 +65,33 @@ export class TokenIssuer {
   }
 
   /**
-   * Sends the token request for an office: spends the new-office budget when the office
-   * was never served here (`newOffice`), adopts an open circuit another isolate shared,
+   * Spends one permit of the new-office budget (for an office this manager never held a
+   * token for). A refusal is this isolate's budget, not the endpoint's state: it is
+   * neither negative-cached nor shared through L2.
+   *
+   * @returns `undefined` when granted, else the `rate_limited` error to throw.
+   */
+  admitNewOffice(): AqcError | undefined {
+    const waitMs = this.#newOffices.take();
+    if (waitMs === 0) return undefined;
+    const retryAfterSeconds = Math.max(1, Math.ceil(Math.min(waitMs, MAX_ADOPTED_MS) / 1000));
+    return new AqcError(
+      "rate_limited",
+      `Too many new offices are asking for a token (retry in ${retryAfterSeconds} s)`,
+      { retryAfterSeconds },
+    );
+  }
+
+  /**
+   * Sends the token request for an office: adopts an open circuit another isolate shared,
    * then retries within the deadline through the client's circuit breaker, sharing it
    * when it opens.
    *
    * @param officeId The canonical office id.
-   * @param newOffice Whether this manager never held a token for it.
    * @returns The issued token.
-   * @throws {AqcError} The classified failure, the breaker's, or a {@linkcode LocalLimit}.
+   * @throws {AqcError} The classified failure, or the breaker's.
    */
-  async request(officeId: string, newOffice: boolean): Promise<IssuedToken> {
-    if (newOffice) {
-      const waitMs = this.#newOffices.take();
-      if (waitMs > 0) {
-        const retryAfterSeconds = Math.max(1, Math.ceil(Math.min(waitMs, MAX_ADOPTED_MS) / 1000));
-        throw new LocalLimit(
-          "rate_limited",
-          `Too many new offices are asking for a token (retry in ${retryAfterSeconds} s)`,
-          { retryAfterSeconds },
-        );
-      }
-    }
+  async request(officeId: string): Promise<IssuedToken> {
     if (!this.#breaker.tripped) await this.#adoptSharedCircuit(officeId);
     const o = this.#o;
     const result = await requestWithRetries(

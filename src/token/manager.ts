@@ -14,7 +14,7 @@ import { raceAbort } from "./delay.ts";
 import { tokenKeyId } from "./key.ts";
 import { type Entry, OfficeTable, REJECTED_PER_OFFICE } from "./offices.ts";
 import { type ResolvedOptions, resolveOptions, type TokenManagerOptions } from "./options.ts";
-import { LocalLimit, TokenIssuer } from "./issuer.ts";
+import { TokenIssuer } from "./issuer.ts";
 import { backgroundBackoffMs, peerDeferMs, scheduleToken } from "./schedule.ts";
 import { SharedCache } from "./shared_cache.ts";
 import { failureError, failureRecord, makeView } from "./views.ts";
@@ -415,6 +415,13 @@ export class TokenManager {
       leaseTtlMs: this.#o.deadlineMs + this.#o.requestTimeoutMs,
       now: this.#now,
       consider: (read, since) => this.#judge(entry, read, since),
+      admit: () => {
+        const refused = entry.known ? undefined : this.#issuer.admitNewOffice();
+        if (refused) {
+          this.#emit({ type: "refresh_failed", officeId, code: refused.code, background });
+        }
+        return refused;
+      },
       defer: () => {
         if (!background || entry.token === undefined) return undefined;
         // Another isolate is refreshing: keep serving ours and look at L2 again soon, and
@@ -426,13 +433,12 @@ export class TokenManager {
         return entry.token.views.l1;
       },
       issue: async () => {
-        const issued = await this.#issuer.request(officeId, !entry.known);
+        const issued = await this.#issuer.request(officeId);
         const view = this.#install(entry, { ...issued, usableUntil: issued.expiresAt }, "endpoint");
         return { view, stored: entry.token!.stored };
       },
       failed: (error) => {
         this.#emit({ type: "refresh_failed", officeId, code: error.code, background });
-        if (error instanceof LocalLimit) return undefined;
         return entry.failure = failureRecord(error, this.#now(), this.#o);
       },
     });

@@ -24,6 +24,8 @@ export interface RefreshHooks {
   now: () => number;
   /** Judges an L2 read; with `since`, only failures recorded from then on count. */
   consider: (entry: StoredEntry, since?: number) => PeerVerdict;
+  /** After an L2 miss, before the lease: an error to throw instead of going on, if any. */
+  admit: () => AqcError | undefined;
   /** A peer holds the lease: a token to keep serving instead of waiting, or `undefined`. */
   defer: () => AccessToken | undefined;
   /** Obtains a token from the endpoint and installs it in L1. */
@@ -226,6 +228,9 @@ export class SharedCache {
     const shared = await judge(false);
     if (shared instanceof AqcError) throw shared;
     if (shared !== undefined) return shared;
+    // Refused here, not after the lease: a refused caller must cost no further store call.
+    const refused = hooks.admit();
+    if (refused !== undefined) throw refused;
     let leased = await this.acquireLease(officeId, id, hooks.leaseTtlMs);
     // A store that cannot answer must not stop the refresh: proceed as the holder.
     if (leased.ok && !leased.value) {
