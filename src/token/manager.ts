@@ -8,33 +8,20 @@
  *
  * @module
  */
-import { AqcError, type AqcErrorCode } from "../errors.ts";
-import type { StoredEntry, StoredToken } from "../store/store.ts";
+import { AqcError } from "../errors.ts";
+import type { StoredEntry } from "../store/store.ts";
 import { raceAbort } from "./delay.ts";
 import { tokenKeyId } from "./key.ts";
 import { type Entry, OfficeTable, REJECTED_PER_OFFICE } from "./offices.ts";
 import { type ResolvedOptions, resolveOptions, type TokenManagerOptions } from "./options.ts";
 import { TokenIssuer } from "./issuer.ts";
-import { backgroundBackoffMs, peerDeferMs, scheduleToken } from "./schedule.ts";
+import { backgroundBackoffMs, peerDeferMs } from "./schedule.ts";
 import { SharedCache } from "./shared_cache.ts";
-import { failureError, failureRecord, makeView } from "./views.ts";
-import type { AccessToken, GetTokenOptions, TokenEvent, TokenSource } from "./types.ts";
+import { failureError, failureRecord, installToken } from "./views.ts";
+import type { AccessToken, GetTokenOptions, PrewarmResult, TokenEvent } from "./types.ts";
 
 export type { TokenManagerOptions } from "./options.ts";
-
-/** One office's outcome of {@linkcode TokenManager.prototype.prewarm}. */
-export interface PrewarmResult {
-  /** The office as canonicalised, or as given when it was invalid. */
-  officeId: string;
-  /** Whether a usable token is cached now. */
-  ok: boolean;
-  /** Where the token came from, when `ok`. */
-  source?: TokenSource;
-  /** Its expiry, when `ok`. */
-  expiresAt?: number;
-  /** The error code, when not `ok`. */
-  code?: AqcErrorCode;
-}
+export type { PrewarmResult } from "./types.ts";
 
 /**
  * Obtains, caches and refreshes AQC access tokens per office.
@@ -361,21 +348,6 @@ export class TokenManager {
     return promise;
   }
 
-  #install(entry: Entry, token: StoredToken, source: TokenSource): AccessToken {
-    const schedule = scheduleToken(token, this.#o);
-    const stored = { ...token, usableUntil: schedule.usableUntil };
-    const views = {
-      l1: makeView(entry.officeId, stored, "l1"),
-      l2: makeView(entry.officeId, stored, "l2"),
-      endpoint: makeView(entry.officeId, stored, "endpoint"),
-    };
-    entry.token = { stored, refreshAt: schedule.refreshAt, views };
-    entry.failure = undefined;
-    entry.nextBackgroundAt = 0;
-    entry.known = true;
-    return views[source];
-  }
-
   /**
    * Judges what L2 holds: a shared token worth adopting (usable, not refused, newer than
    * ours) is installed; a standing failure (recorded since `since`, when given) becomes
@@ -391,7 +363,7 @@ export class TokenManager {
       (current === undefined || now >= current.usableUntil || token.expiresAt > current.expiresAt)
     ) {
       this.#emit({ type: "hit", officeId: entry.officeId, source: "l2" });
-      return this.#install(entry, token, "l2");
+      return installToken(entry, token, "l2", this.#o);
     }
     if (
       failure !== undefined && now < failure.until && (since === undefined || failure.at >= since)
@@ -434,7 +406,12 @@ export class TokenManager {
       },
       issue: async () => {
         const issued = await this.#issuer.request(officeId);
-        const view = this.#install(entry, { ...issued, usableUntil: issued.expiresAt }, "endpoint");
+        const view = installToken(
+          entry,
+          { ...issued, usableUntil: issued.expiresAt },
+          "endpoint",
+          this.#o,
+        );
         return { view, stored: entry.token!.stored };
       },
       failed: (error) => {

@@ -81,3 +81,17 @@ export interface GetTokenOptions {
    */
   waitUntil?: (promise: Promise<unknown>) => void;
 }
+
+/** One office's outcome of `TokenManager.prototype.prewarm`. */
+export interface PrewarmResult {
+  /** The office as canonicalised, or as given when it was invalid. */
+  officeId: string;
+  /** Whether a usable token is cached now. */
+  ok: boolean;
+  /** Where the token came from, when `ok`. */
+  source?: TokenSource;
+  /** Its expiry, when `ok`. */
+  expiresAt?: number;
+  /** The error code, when not `ok`. */
+  code?: AqcErrorCode;
+}

@@ -5,6 +5,8 @@
  */
 import { AqcError, type AqcErrorCode } from "../errors.ts";
 import type { StoredFailure, StoredToken } from "../store/store.ts";
+import type { Entry } from "./offices.ts";
+import { type ScheduleOptions, scheduleToken } from "./schedule.ts";
 import type { AccessToken, TokenSource } from "./types.ts";
 
 /**
@@ -27,6 +29,36 @@ export function makeView(officeId: string, token: StoredToken, source: TokenSour
   };
   Object.defineProperty(view, "accessToken", { value: token.accessToken, enumerable: false });
   return Object.freeze(view) as AccessToken;
+}
+
+/**
+ * Installs a token in an office's L1 entry with its schedule and answer objects, and
+ * clears the office's standing failure and background backoff.
+ *
+ * @param entry The office's entry.
+ * @param token The token (from L2 or the endpoint).
+ * @param source Where it came from.
+ * @param options The schedule policy.
+ * @returns The answer for `source`.
+ */
+export function installToken(
+  entry: Entry,
+  token: StoredToken,
+  source: TokenSource,
+  options: ScheduleOptions,
+): AccessToken {
+  const schedule = scheduleToken(token, options);
+  const stored = { ...token, usableUntil: schedule.usableUntil };
+  const views = {
+    l1: makeView(entry.officeId, stored, "l1"),
+    l2: makeView(entry.officeId, stored, "l2"),
+    endpoint: makeView(entry.officeId, stored, "endpoint"),
+  };
+  entry.token = { stored, refreshAt: schedule.refreshAt, views };
+  entry.failure = undefined;
+  entry.nextBackgroundAt = 0;
+  entry.known = true;
+  return views[source];
 }
 
 const FAILURE_MESSAGES: Partial<Record<AqcErrorCode, string>> = {
