@@ -74,7 +74,7 @@ Deno.test("TokenBucket: burst, then refill at the rate; 0 never refills", () => 
 });
 
 Deno.test("CircuitBreaker: a huge Retry-After or shared record is capped at maxOpenMs", () => {
-  let t = 0;
+  const t = 0;
   const b = new CircuitBreaker({ maxOpenMs: 300_000, now: () => t });
   b.failure(
     new AqcError("rate_limited", "Token endpoint answered 429", { retryAfterSeconds: 3600 }),
