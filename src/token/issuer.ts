@@ -83,16 +83,24 @@ export class TokenIssuer {
   }
 
   /**
-   * Sends the token request for an office: adopts an open circuit another isolate shared,
-   * then retries within the deadline through the client's circuit breaker, sharing it
-   * when it opens.
+   * Adopts an open circuit another isolate shared: one store read per token request about
+   * to be sent (never per call), skipped while this isolate's breaker is tripped anyway.
+   *
+   * @param officeId The office about to be refreshed (events only).
+   */
+  async prepare(officeId: string): Promise<void> {
+    if (!this.#breaker.tripped) await this.#adoptSharedCircuit(officeId);
+  }
+
+  /**
+   * Sends the token request for an office, retrying within the deadline through the
+   * client's circuit breaker and sharing it when it opens.
    *
    * @param officeId The canonical office id.
    * @returns The issued token.
    * @throws {AqcError} The classified failure, or the breaker's.
    */
   async request(officeId: string): Promise<IssuedToken> {
-    if (!this.#breaker.tripped) await this.#adoptSharedCircuit(officeId);
     const o = this.#o;
     const result = await requestWithRetries(
       (timeoutMs) =>
@@ -141,7 +149,6 @@ export class TokenIssuer {
     return this.#clientId ??= tokenKeyId(this.#o.credentials, CLIENT_ENTRY);
   }
 
-  /** One store read per token request (never per call): is the client's circuit open? */
   async #adoptSharedCircuit(officeId: string): Promise<void> {
     const read = await this.#shared.read(officeId, await this.#client(), false);
     const failure = read.ok ? read.value.failure : undefined;

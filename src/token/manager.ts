@@ -404,6 +404,7 @@ export class TokenManager {
         this.#emit({ type: "hit", officeId, source: "l1" });
         return entry.token.views.l1;
       },
+      prepare: () => this.#issuer.prepare(officeId),
       issue: async () => {
         const issued = await this.#issuer.request(officeId);
         const view = installToken(

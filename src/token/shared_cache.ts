@@ -28,6 +28,11 @@ export interface RefreshHooks {
   admit: () => AqcError | undefined;
   /** A peer holds the lease: a token to keep serving instead of waiting, or `undefined`. */
   defer: () => AccessToken | undefined;
+  /**
+   * Started once the lease is ours, alongside the double-check read (so a store round trip
+   * it needs adds no latency); awaited before `issue`. Must not reject.
+   */
+  prepare: () => Promise<void>;
   /** Obtains a token from the endpoint and installs it in L1. */
   issue: () => Promise<{ view: AccessToken; stored: StoredToken }>;
   /** The record to share for a failure of `issue`, or `undefined` to share none. */
@@ -248,13 +253,16 @@ export class SharedCache {
     }
     let peerFailure: AqcError | undefined;
     try {
+      // With a store that does not answer there is nothing to double-check or prepare.
       if (leased.ok && leased.value) {
+        const prepared = hooks.prepare();
         // Double-check once the lease is ours, from the primary: a peer may have fetched,
         // written and released between our read and our lease, and a second token request
         // would be wasted (seen with two `deno serve --parallel` isolates at a cold start).
         const again = await judge(true);
         if (again instanceof AqcError) throw (peerFailure = again);
         if (again !== undefined) return again;
+        await prepared;
       }
       const { view, stored } = await hooks.issue();
       await this.writeToken(officeId, id, stored);
