@@ -2,9 +2,10 @@
  * `TokenManager`: AQC tokens per office, cached in-isolate (L1) and in a shared store
  * (L2), refreshed ahead of expiry by exactly one caller, safe under failures and under
  * hostile callers. The policies live beside it: `schedule.ts` (when), `retry.ts` (how
- * often), `breaker.ts` and `budget.ts` (how many), `shared_cache.ts` (L2 and the lease),
- * `offices.ts` (bounded per-office state); this file keeps L1, single flight, background
- * work and the public API.
+ * often), `breaker.ts` and `budget.ts` (how many), `issuer.ts` (sending token requests),
+ * `shared_cache.ts` (L2 and the lease), `offices.ts` (bounded per-office state),
+ * `options.ts` and `views.ts`; this file keeps L1, single flight, background work and
+ * the public API.
  *
  * @module
  */
