@@ -78,7 +78,7 @@ async function readFigures(dir: string): Promise<ScenarioFigures[]> {
       figures.push(JSON.parse(await Deno.readTextFile(`${dir}/${entry.name}`)));
     }
   }
-  const order = (f: ScenarioFigures) => (f.group === "resilience" ? 0 : 1);
+  const order = (f: ScenarioFigures) => ({ resilience: 0, abuse: 1, security: 2 })[f.group] ?? 3;
   return figures.sort((a, b) => order(a) - order(b) || a.id.localeCompare(b.id));
 }
 
@@ -128,6 +128,28 @@ function table(figures: ScenarioFigures[]): string[] {
       n(sum((f) => f.leaks))
     } | ${figures.every((f) => f.passed) ? "pass" : "**FAIL**"} |`,
   );
+  return lines;
+}
+
+function abuseTable(figures: ScenarioFigures[]): string[] {
+  const lines = [
+    "| scenario | attack | token requests | figures | other callers failed | result |",
+    "| --- | --- | ---: | --- | ---: | --- |",
+  ];
+  for (const f of figures) {
+    lines.push(
+      `| ${
+        [
+          `**${f.id}**: ${f.title}`,
+          f.injected || "–",
+          n(f.tokenRequests),
+          f.notes.join("; "),
+          n(f.failedCalls),
+          f.passed ? "pass" : "**FAIL**",
+        ].map(cell).join(" | ")
+      } |`,
+    );
+  }
   return lines;
 }
 
@@ -191,7 +213,17 @@ export function render(figures: ScenarioFigures[], run?: Run): string {
     "- **recovery**: from the end of a fault to full service (the first good answer of every",
     "  office, or the first refresh that landed).",
     "",
-    ...table(figures),
+    ...table(figures.filter((f) => f.group !== "abuse")),
+    "",
+    "## Abuse: token spend under hostile callers",
+    "",
+    "Callers and a failing token endpoint trying to make the fleet spend tokens",
+    "(`tests/resilience_abuse_test.ts`): provoked 401s for one office (eviction budget), thousands",
+    "of distinct office ids with `AQC_OFFICES` unset (bounded entries, new-office budget), and cold",
+    "callers against a 503, then 429 + `Retry-After` token endpoint (circuit breaker). The notes of",
+    "each scenario give the same figure measured on the code before these limits.",
+    "",
+    ...abuseTable(figures.filter((f) => f.group === "abuse")),
     "",
     "## Scenarios",
     "",

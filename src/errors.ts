@@ -10,6 +10,8 @@ export type AqcErrorCode =
   | "office_invalid"
   | "path_invalid"
   | "credentials_rejected"
+  | "token_request_rejected"
+  | "token_endpoint_misconfigured"
   | "token_endpoint_unavailable"
   | "token_response_invalid"
   | "rate_limited"

@@ -494,7 +494,8 @@ Deno.test("a token endpoint reflecting the secret into its error field does not 
     });
     const { tokens } = manager(served, { credentials: credentials(served, secret) });
     const error = await tokens.getToken(OFFICE).catch((e) => e);
-    assert.equal(codeOf(error), "credentials_rejected");
+    // Not a registered OAuth error name: not an OAuth endpoint talking (#11.4).
+    assert.equal(codeOf(error), "token_endpoint_misconfigured");
     for (const text of [String(error), JSON.stringify(error), Deno.inspect(error)]) {
       assert.ok(!text.includes(secret), `${status}: ${text}`);
     }

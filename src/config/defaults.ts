@@ -28,6 +28,18 @@ export interface Defaults {
   readonly rejectedCacheSeconds: number;
   /** Seconds a transient failure is shared so waiters fail together. */
   readonly transientFailureSeconds: number;
+  /** Seconds a `token_endpoint_misconfigured` or `token_request_rejected` answer is cached. */
+  readonly misconfiguredCacheSeconds: number;
+  /** An office's token is evicted at most once in this many seconds (401 floods). */
+  readonly evictionWindowSeconds: number;
+  /** Offices a manager keeps entries for (least recently used beyond). */
+  readonly maxOffices: number;
+  /** Token requests offices new to a manager may make at once (bucket size). */
+  readonly newOfficeBurst: number;
+  /** Refill rate of that bucket, per second. */
+  readonly newOfficesPerSecond: number;
+  /** Consecutive 429/5xx/timeouts from the token endpoint that open the circuit. */
+  readonly breakerThreshold: number;
   /** Timeout of one upstream AQC call; `AQC_UPSTREAM_TIMEOUT_MS`. */
   readonly upstreamTimeoutMs: number;
   /** Largest request body the gateway forwards; `AQC_MAX_BODY_BYTES`. */
@@ -59,6 +71,12 @@ export const DEFAULTS: Defaults = Object.freeze({
   storeTimeoutMs: 500,
   rejectedCacheSeconds: 60,
   transientFailureSeconds: 2,
+  misconfiguredCacheSeconds: 10,
+  evictionWindowSeconds: 30,
+  maxOffices: 1_000,
+  newOfficeBurst: 100,
+  newOfficesPerSecond: 10,
+  breakerThreshold: 5,
   upstreamTimeoutMs: 30_000,
   maxBodyBytes: 1_048_576,
 });

@@ -110,6 +110,8 @@ return 1`;
 // Written by this and by newer versions (the last two by the token endpoint classification).
 const FAILURE_CODES = new Set<string>([
   "credentials_rejected",
+  "token_request_rejected",
+  "token_endpoint_misconfigured",
   "rate_limited",
   "token_endpoint_unavailable",
   "token_response_invalid",

@@ -101,68 +101,126 @@ export function parseTokenResponse(body: unknown): TokenResponse {
   return { accessToken, expiresInSeconds: Math.min(expiresIn, MAX_TOKEN_LIFETIME_S) };
 }
 
-async function readJson(response: Response): Promise<unknown> {
+/** Bytes of an error body read to find its `error` field; the rest is discarded. */
+const MAX_ERROR_BODY_BYTES = 16_384;
+
+/**
+ * Reads at most {@linkcode MAX_ERROR_BODY_BYTES} of an error answer and parses it as
+ * JSON: a misconfigured URL may answer a large HTML page, and it must not be buffered.
+ */
+async function readErrorJson(response: Response): Promise<unknown> {
+  const reader = response.body?.getReader();
+  if (reader === undefined) return undefined;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
   try {
-    return await response.json();
+    while (size < MAX_ERROR_BODY_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } catch {
+    return undefined;
+  } finally {
+    reader.cancel().catch(() => undefined);
+  }
+  if (size > MAX_ERROR_BODY_BYTES) return undefined;
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     return undefined;
   }
 }
 
-/** The token endpoint error names of RFC 6749 §5.2 and §4.1.2.1. */
-const OAUTH_ERRORS = new Set([
+/** OAuth errors that mean the client id or secret is wrong (RFC 6749 §5.2). */
+const CREDENTIAL_ERRORS = new Set(["invalid_client", "unauthorized_client"]);
+
+/** Other token endpoint error names of RFC 6749 §5.2 and §4.1.2.1: the request was refused. */
+const REQUEST_ERRORS = new Set([
   "invalid_request",
-  "invalid_client",
   "invalid_grant",
-  "unauthorized_client",
   "unsupported_grant_type",
   "invalid_scope",
   "access_denied",
-  "server_error",
-  "temporarily_unavailable",
 ]);
 
+/** OAuth errors that say the server itself is in trouble: retried like a 5xx. */
+const SERVER_ERRORS = new Set(["server_error", "temporarily_unavailable"]);
+
 function errorField(body: unknown): string | undefined {
-  if (typeof body !== "object" || body === null) return undefined;
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
   const error = (body as Record<string, unknown>).error;
   return typeof error === "string" ? error : undefined;
 }
 
 /**
- * Turns a non-200 answer of the token endpoint into a classified error:
- * `invalid_client`, `unauthorized_client` and other 4xx → `credentials_rejected` (not
- * retried); 429 → `rate_limited` with its `Retry-After`; 408 and 5xx →
- * `token_endpoint_unavailable` (retried).
+ * Turns a non-200 answer of the token endpoint into a classified error (the table is in
+ * the README and docs/ARCHITECTURE.md):
+ *
+ * - 429 → `rate_limited`; 408 and 5xx → `token_endpoint_unavailable` (both retried, with
+ *   `retryAfterSeconds` from `Retry-After` when present);
+ * - a 4xx whose JSON body names `invalid_client`/`unauthorized_client` →
+ *   `credentials_rejected`; another OAuth error name → `token_request_rejected`;
+ * - any other answer (404, 405, HTML, JSON without a registered `error`, a redirect) is
+ *   not an OAuth token endpoint talking → `token_endpoint_misconfigured`.
  */
 async function classifyFailure(response: Response, now: number): Promise<AqcError> {
   const status = response.status;
+  const retryAfterSeconds = parseRetryAfter(response.headers.get("retry-after"), now);
+  const retry = retryAfterSeconds === undefined ? {} : { retryAfterSeconds };
   if (status === 429) {
     await response.body?.cancel();
-    const retryAfterSeconds = parseRetryAfter(response.headers.get("retry-after"), now);
     return new AqcError("rate_limited", "Token endpoint answered 429 Too Many Requests", {
       status,
-      ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+      ...retry,
     });
   }
   if (status === 408 || status >= 500) {
     await response.body?.cancel();
     return new AqcError("token_endpoint_unavailable", `Token endpoint answered ${status}`, {
       status,
+      ...retry,
     });
   }
-  const error = errorField(await readJson(response));
+  const error = status >= 400 && status < 500
+    ? errorField(await readErrorJson(response))
+    : (await response.body?.cancel(), undefined);
   // Only a registered OAuth error name is echoed. A pattern such as /^[a-z_]+$/ is not
   // enough: an endpoint (or a proxy in front of it) that reflects the form would put the
   // client secret there, and a secret of lower-case letters and underscores matches it.
-  const named = error !== undefined && OAUTH_ERRORS.has(error) ? ` (${error})` : "";
-  if (status >= 400 && status < 500) {
+  if (error !== undefined && CREDENTIAL_ERRORS.has(error)) {
     return new AqcError(
       "credentials_rejected",
-      `Token endpoint rejected the client credentials with ${status}${named}`,
+      `Token endpoint rejected the client credentials with ${status} (${error})`,
       { status },
     );
   }
-  return new AqcError("token_response_invalid", `Token endpoint answered ${status}`, { status });
+  if (error !== undefined && REQUEST_ERRORS.has(error)) {
+    return new AqcError(
+      "token_request_rejected",
+      `Token endpoint rejected the token request with ${status} (${error})`,
+      { status },
+    );
+  }
+  if (error !== undefined && SERVER_ERRORS.has(error)) {
+    return new AqcError(
+      "token_endpoint_unavailable",
+      `Token endpoint answered ${status} (${error})`,
+      { status, ...retry },
+    );
+  }
+  return new AqcError(
+    "token_endpoint_misconfigured",
+    `Token endpoint answered ${status} without an OAuth error: check the API URL`,
+    { status },
+  );
 }
 
 function isJson(contentType: string | null): boolean {
@@ -191,8 +249,9 @@ function isJson(contentType: string | null): boolean {
  * @param officeId A canonical office id (see `normalizeOfficeId`).
  * @param options Transport, clock, timeout and signal.
  * @returns The token, its send time and its expiry.
- * @throws {AqcError} `credentials_rejected`, `rate_limited`, `token_endpoint_unavailable`
- * or `token_response_invalid`; an abort of `options.signal` rejects with its reason.
+ * @throws {AqcError} `credentials_rejected`, `token_request_rejected`,
+ * `token_endpoint_misconfigured`, `rate_limited`, `token_endpoint_unavailable` or
+ * `token_response_invalid`; an abort of `options.signal` rejects with its reason.
  */
 export async function requestToken(
   credentials: Credentials,

@@ -63,7 +63,13 @@ export type TokenEvent =
     outcome: "token" | "failure" | "acquired" | "timeout";
   }
   | { type: "store_error"; officeId: string; operation: string; message: string }
-  | { type: "invalidated"; officeId: string; evicted: boolean };
+  | {
+    type: "invalidated";
+    officeId: string;
+    evicted: boolean;
+    /** Set when the eviction was refused: one was honoured within the eviction window. */
+    refused?: boolean;
+  };
 
 /** Options of `TokenManager.getToken`. */
 export interface GetTokenOptions {
@@ -74,4 +80,18 @@ export interface GetTokenOptions {
    * Workers' `ctx.waitUntil`. Without it the refresh runs as a tracked promise.
    */
   waitUntil?: (promise: Promise<unknown>) => void;
+}
+
+/** One office's outcome of `TokenManager.prototype.prewarm`. */
+export interface PrewarmResult {
+  /** The office as canonicalised, or as given when it was invalid. */
+  officeId: string;
+  /** Whether a usable token is cached now. */
+  ok: boolean;
+  /** Where the token came from, when `ok`. */
+  source?: TokenSource;
+  /** Its expiry, when `ok`. */
+  expiresAt?: number;
+  /** The error code, when not `ok`. */
+  code?: AqcErrorCode;
 }

@@ -29,6 +29,9 @@ export interface LoadFigures {
   rps: number;
 }
 
+/** The report's sections. */
+export type ScenarioGroup = "resilience" | "abuse" | "security";
+
 /** One pass/fail check of a scenario. */
 export interface CheckResult {
   /** What is checked. */
@@ -43,8 +46,8 @@ export interface CheckResult {
 export interface ScenarioFigures {
   /** Stable id, also the file name. */
   id: string;
-  /** `resilience` or `security`. */
-  group: "resilience" | "security";
+  /** `resilience`, `abuse` (token spend under hostile callers) or `security`. */
+  group: ScenarioGroup;
   /** One line saying what the scenario does. */
   title: string;
   /** The load held, when there was one. */
@@ -91,10 +94,10 @@ export class Scenario {
    * Starts recording a scenario.
    *
    * @param id Stable id (file name).
-   * @param group `resilience` or `security`.
+   * @param group `resilience`, `abuse` or `security`.
    * @param title One line.
    */
-  constructor(id: string, group: "resilience" | "security", title: string) {
+  constructor(id: string, group: ScenarioGroup, title: string) {
     this.figures = {
       id,
       group,

@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { AqcError } from "../errors.ts";
+import { OfficeTable } from "./offices.ts";
+
+const office = (n: number): string => `NCE${String(n).padStart(6, "0")}`;
+
+Deno.test("OfficeTable: bounded, least recently used dropped with its spellings", () => {
+  const table = new OfficeTable(3);
+  const a = table.get(office(1));
+  table.get(office(1).toLowerCase());
+  const b = table.get(office(2));
+  table.get(office(3));
+  assert.equal(table.get(office(1)), a, "touch keeps it young");
+  table.get(office(4)); // drops office 2, the least recently used
+  assert.equal(table.size, 3);
+  assert.equal(table.get(office(1).toLowerCase()), a, "alias still maps while the entry lives");
+  assert.notEqual(table.get(office(2)), b, "office 2 was dropped: a new entry");
+  assert.equal(table.size, 3);
+  for (let i = 10; i < 10_000; i++) table.get(` ${office(i).toLowerCase()} `);
+  assert.equal(table.size, 3);
+  assert.ok(table.aliasCount <= 3 * 4, `${table.aliasCount} aliases`);
+});
+
+Deno.test("OfficeTable: spellings per office are capped; invalid ids throw office_invalid", () => {
+  const table = new OfficeTable(10);
+  const spellings = [
+    "nce1a0955",
+    "Nce1a0955",
+    "nCe1a0955",
+    " NCE1A0955",
+    "NCE1A0955 ",
+    "ncE1A0955",
+  ];
+  for (const s of spellings) table.get(s);
+  assert.equal(table.size, 1);
+  assert.equal(table.aliasCount, 4);
+  assert.throws(
+    () => table.get("../x"),
+    (e) => e instanceof AqcError && e.code === "office_invalid",
+  );
+  assert.equal(table.size, 1);
+});
+
+Deno.test("OfficeTable: an entry with a refresh in flight is dropped last", () => {
+  const table = new OfficeTable(2);
+  const busy = table.get(office(1));
+  busy.flight = { promise: new Promise(() => {}), background: false };
+  table.get(office(2));
+  table.get(office(3));
+  assert.equal(table.get(office(1)), busy);
+});
