@@ -41,3 +41,30 @@ deadlineTest(
     await tokens.whenIdle();
   },
 );
+
+deadlineTest(
+  "a token endpoint failing with 503 forever: retries stop at the retry deadline",
+  10_000,
+  async ({ defer }) => {
+    const served = await serveSimulator();
+    defer(() => served.close());
+    served.simulator.configure({ tokenFailure: { mode: "status", status: 503 } });
+    const tokens = new TokenManager({
+      credentials: {
+        apiUrl: served.url,
+        clientId: DEFAULT_CLIENT_ID,
+        clientSecret: DEFAULT_CLIENT_SECRET,
+      },
+      retryDeadlineMs: 500,
+      retryBaseDelayMs: 20,
+      retryMaxDelayMs: 50,
+    });
+    defer(() => tokens.whenIdle());
+    const error = await tokens.getToken(OFFICE).then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof AqcError, String(error));
+    assert.equal(error.code, "token_endpoint_unavailable");
+    assert.equal(error.status, 503);
+    const requests = served.simulator.counters.tokenRequests;
+    assert.ok(requests >= 2, `${requests} token requests: it retried`);
+  },
+);

@@ -26,8 +26,9 @@ const T = {
   fleet: "tests/fleet_test.ts",
   store: "tests/upstash_store_test.ts",
   aqcFetch: "tests/aqc_fetch_test.ts",
-  aqcFetchTimeout: "tests/aqc_fetch_timeout_test.ts",
   aqcFetchReplay: "tests/aqc_fetch_replay_test.ts",
+  storeForgets: "tests/store_forgets_test.ts",
+  upstreamTimeout: "tests/upstream_timeout_test.ts",
   path: "tests/aqc_path_test.ts",
   office: "tests/office_test.ts",
   callerAuth: "tests/caller_auth_test.ts",
@@ -144,7 +145,7 @@ export const MUTATIONS: readonly Mutation[] = [
     file: MANAGER,
     find: "entry.backgroundFailures++;",
     replace: "entry.backgroundFailures++;\n        entry.token = undefined;",
-    tests: [T.manager],
+    tests: [T.manager, T.storeForgets],
   },
   // --- 401 replay and compare-and-delete --------------------------------------------
   {
@@ -193,7 +194,7 @@ export const MUTATIONS: readonly Mutation[] = [
     file: MEMORY,
     find:
       "if (token === undefined || token.accessToken !== accessToken) return Promise.resolve(false);",
-    replace: "if (token === undefined) return Promise.resolve(false);",
+    replace: "if (token === undefined || accessToken.length < 0) return Promise.resolve(false);",
     tests: [T.manager],
   },
   {
@@ -210,11 +211,14 @@ export const MUTATIONS: readonly Mutation[] = [
     kind: "sealing AAD",
     file: SEAL,
     find: `{ name: "AES-GCM", iv, additionalData: encoder.encode(redisKey) },\n    key.aes,`,
-    replace: `{ name: "AES-GCM", iv },\n    key.aes,`,
+    // An empty AAD is the same as none; redisKey stays used (noUnusedParameters).
+    replace:
+      `{ name: "AES-GCM", iv, additionalData: encoder.encode(redisKey.slice(0, 0)) },\n    key.aes,`,
     also: [{
       file: SEAL,
       find: `{ name: "AES-GCM", iv, additionalData: encoder.encode(redisKey) },\n      key.aes,`,
-      replace: `{ name: "AES-GCM", iv },\n      key.aes,`,
+      replace:
+        `{ name: "AES-GCM", iv, additionalData: encoder.encode(redisKey.slice(0, 0)) },\n      key.aes,`,
     }],
     tests: [T.store],
   },
@@ -282,8 +286,8 @@ export const MUTATIONS: readonly Mutation[] = [
     name: "dot-segments-allowed",
     kind: "path spellings",
     file: AQC_PATH,
-    find: `if (DOT_SEGMENT.test(text)) throw refuse("must not contain . or .. segments");`,
-    replace: "",
+    find: "if (DOT_SEGMENT.test(text)) throw",
+    replace: `if (DOT_SEGMENT.test(text) && text === "") throw`,
     tests: [T.path],
   },
   {
@@ -317,7 +321,7 @@ export const MUTATIONS: readonly Mutation[] = [
     kind: "header filtering",
     file: HEADERS,
     find: "if (HOP_BY_HOP.has(name) || REQUEST_OWNED.has(name) || named.has(name)) continue;",
-    replace: "if (REQUEST_OWNED.has(name)) continue;",
+    replace: "if (REQUEST_OWNED.has(name) || named.has(name)) continue;",
     tests: [T.headers],
   },
   {
@@ -325,7 +329,7 @@ export const MUTATIONS: readonly Mutation[] = [
     kind: "header filtering",
     file: HEADERS,
     find: "if (HOP_BY_HOP.has(name) || named.has(name)) continue;",
-    replace: "if (HOP_BY_HOP.has(name)) continue;",
+    replace: `if (HOP_BY_HOP.has(name) || (named.has(name) && name === "")) continue;`,
     tests: [T.headers],
   },
   // --- negative cache, retries, Retry-After -----------------------------------------
@@ -335,7 +339,7 @@ export const MUTATIONS: readonly Mutation[] = [
     file: MANAGER,
     find: "if (flight === undefined && entry.failure !== undefined && now < entry.failure.until) {",
     replace: "if (flight === undefined && entry.failure !== undefined && now < 0) {",
-    tests: [T.manager],
+    tests: [T.manager, T.storeForgets],
   },
   {
     name: "rejected-credentials-held-briefly",
@@ -393,7 +397,7 @@ export const MUTATIONS: readonly Mutation[] = [
     file: MANAGER,
     find: "const willRetry = retryable && Date.now() + wait < deadline;",
     replace: "const willRetry = retryable;",
-    tests: [T.manager],
+    tests: [T.tokenTimeout],
   },
   // --- timeouts ---------------------------------------------------------------------
   {
@@ -409,8 +413,10 @@ export const MUTATIONS: readonly Mutation[] = [
     kind: "timeouts",
     file: AQC_FETCH,
     find: "const timeout = timeouts.signal(timeoutMs ?? defaultTimeoutMs);",
-    replace: "const timeout = new AbortController().signal;",
-    tests: [T.aqcFetch, T.aqcFetchTimeout],
+    // Still through the shared timeouts (noUnusedLocals), but about 23 days long.
+    replace:
+      "const timeout = timeouts.signal(2_000_000_000 + 0 * (timeoutMs ?? defaultTimeoutMs));",
+    tests: [T.upstreamTimeout],
   },
   {
     name: "store-call-unbounded",

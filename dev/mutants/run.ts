@@ -198,7 +198,10 @@ export async function runMutation(
       timeoutMs,
     });
     if (run.passed) return done("survived", "every listed test passed");
-    if (run.typeError) return done("invalid", "the mutated code does not type-check");
+    if (run.typeError) {
+      const first = run.tail.split("\n").find((line) => /TS\d+|not found/.test(line)) ?? "";
+      return done("invalid", `the mutated code does not type-check: ${first.trim()}`);
+    }
     if (run.timedOut) return done("caught", `timed out after ${timeoutMs} ms`);
     if (run.failed.length === 0) {
       return done("caught", `deno test failed: ${run.tail.split("\n").at(-1) ?? ""}`);
