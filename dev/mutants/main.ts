@@ -8,7 +8,15 @@
  */
 import { MUTATIONS } from "./mutations.ts";
 import { applyEdits } from "./apply.ts";
-import { copyTree, editsOf, type MutationResult, readText, runMutation, runTests } from "./run.ts";
+import {
+  copyTree,
+  editsOf,
+  type MutationResult,
+  readText,
+  runMutation,
+  runTests,
+  stopAllRuns,
+} from "./run.ts";
 import type { Mutation } from "./types.ts";
 import { renderTable } from "./table.ts";
 
@@ -145,6 +153,14 @@ async function main(args: string[]): Promise<number> {
     return applicable === selected.length ? 0 : 1;
   }
   const workDir = await Deno.makeTempDir({ prefix: "aqc-mutants-" });
+  // The test runs lead their own process groups, out of reach of the terminal's Ctrl-C.
+  const interrupted = () => {
+    stopAllRuns();
+    Deno.removeSync(workDir, { recursive: true });
+    console.error("Interrupted");
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", interrupted);
   const started = performance.now();
   try {
     // Sanity first: each test selection must pass on an unmutated copy, or a "caught"
@@ -196,6 +212,7 @@ async function main(args: string[]): Promise<number> {
     }
     return results.every((r) => r.outcome === "caught") ? 0 : 1;
   } finally {
+    Deno.removeSignalListener("SIGINT", interrupted);
     await Deno.remove(workDir, { recursive: true }).catch(() => undefined);
   }
 }

@@ -110,6 +110,7 @@ export async function runTests(
     stderr: "piped",
     env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
   }).spawn();
+  running.add(child.pid);
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -121,6 +122,7 @@ export async function runTests(
     child.status,
   ]);
   clearTimeout(timer);
+  running.delete(child.pid);
   // Whatever the tests left behind (they should leave nothing) goes with the group.
   killGroup(child.pid);
   const output = `${stdout}\n${stderr}`.replace(ANSI, "");
@@ -132,6 +134,15 @@ export async function runTests(
     tail: output.trim().split("\n").slice(-30).join("\n"),
     durationMs: performance.now() - started,
   };
+}
+
+/** Process groups of the test runs under way (their leaders' pids). */
+const running = new Set<number>();
+
+/** Stops every test run under way with what it started (on Ctrl-C). */
+export function stopAllRuns(): void {
+  for (const pid of running) killGroup(pid);
+  running.clear();
 }
 
 function killGroup(pid: number): void {
