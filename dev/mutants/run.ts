@@ -217,7 +217,9 @@ export async function runMutation(
     if (run.failed.length === 0) {
       return done("caught", `deno test failed: ${run.tail.split("\n").at(-1) ?? ""}`);
     }
-    return done("caught", run.failed.join("; "));
+    // The first two names say enough; the table stays readable.
+    const more = run.failed.length > 2 ? ` (+${run.failed.length - 2} more)` : "";
+    return done("caught", run.failed.slice(0, 2).join("; ") + more);
   } finally {
     await Deno.remove(copy, { recursive: true }).catch(() => undefined);
   }
