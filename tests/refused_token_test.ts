@@ -1,0 +1,85 @@
+/**
+ * A token AQC refused (invalidated after a 401) is never taken back from L2 by this
+ * isolate, even when the L2 compare-and-delete failed and the refused token is still in
+ * Redis.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { Redis } from "@upstash/redis";
+import { type TokenEvent, TokenManager, type TokenStore, UpstashTokenStore } from "../src/mod.ts";
+import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, serveSimulator } from "../dev/simulator/mod.ts";
+import { deadlineTest } from "./helpers/deadline.ts";
+import { rawScan, startUpstash } from "./helpers/redis.ts";
+import { randomTokenKey } from "./helpers/keys.ts";
+
+const OFFICE = "NCE1A0955";
+
+/** A real Upstash store whose compare-and-delete always fails, as when Redis times out. */
+function failingDelete(store: TokenStore): TokenStore {
+  return {
+    read: (id, ...rest) => store.read(id, ...rest),
+    writeToken: (id, token) => store.writeToken(id, token),
+    deleteToken: () => Promise.reject(new Error("Redis did not answer the compare-and-delete")),
+    writeFailure: (id, failure) => store.writeFailure(id, failure),
+    acquireLease: (id, owner, ttlMs) => store.acquireLease(id, owner, ttlMs),
+    releaseLease: (id, owner) => store.releaseLease(id, owner),
+  };
+}
+
+deadlineTest(
+  "a refused token still in Redis after a failed compare-and-delete is never adopted again",
+  20_000,
+  async ({ defer }) => {
+    const upstash = await startUpstash();
+    defer(() => upstash.stop());
+    const served = await serveSimulator();
+    defer(() => served.close());
+    const redis = new Redis({
+      url: upstash.url,
+      token: upstash.token,
+      retry: false,
+      enableTelemetry: false,
+      signal: () => AbortSignal.timeout(2_000),
+    });
+    const store = failingDelete(new UpstashTokenStore({ redis, encryptionKey: randomTokenKey() }));
+    const events: TokenEvent[] = [];
+    const tokens = new TokenManager({
+      credentials: {
+        apiUrl: served.url,
+        clientId: DEFAULT_CLIENT_ID,
+        clientSecret: DEFAULT_CLIENT_SECRET,
+      },
+      store,
+      refreshJitterSeconds: 0,
+      onEvent: (event) => events.push(event),
+    });
+    defer(() => tokens.whenIdle());
+
+    const refused = await tokens.getToken(OFFICE);
+    assert.equal(refused.source, "endpoint");
+    const recordsBefore = (await rawScan(upstash.redis.port)).filter((e) => /tok/.test(e.key));
+    assert.equal(recordsBefore.length, 1, "the token is in Redis");
+
+    await tokens.invalidate(OFFICE, refused.accessToken);
+    assert.ok(
+      events.some((e) => e.type === "store_error" && e.operation === "deleteToken"),
+      "the compare-and-delete failed",
+    );
+    const recordsAfter = (await rawScan(upstash.redis.port)).filter((e) => /tok/.test(e.key));
+    assert.deepEqual(
+      recordsAfter.map((e) => e.text),
+      recordsBefore.map((e) => e.text),
+      "the refused token is still in Redis",
+    );
+
+    const next = await tokens.getToken(OFFICE);
+    assert.notEqual(next.accessToken, refused.accessToken, "the refused token came back");
+    assert.equal(next.source, "endpoint");
+    assert.equal(served.simulator.counters.tokenRequests, 2);
+    // And it stays gone: later calls get the new token, never the refused one.
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await tokens.getToken(OFFICE)).accessToken, next.accessToken);
+    }
+  },
+);
