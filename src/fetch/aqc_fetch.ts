@@ -7,6 +7,7 @@ import { AqcError } from "../errors.ts";
 import type { TokenManager } from "../token/manager.ts";
 import type { AccessToken, TokenSource } from "../token/types.ts";
 import { resolveAqcUrl } from "./aqc_path.ts";
+import { describedAnswer, isTokenRejection } from "./upstream_answer.ts";
 
 /** How the token of a request was obtained, for `Server-Timing` and metrics. */
 export interface TokenTiming {
@@ -46,6 +47,14 @@ export interface CreateAqcFetchOptions {
   fetch?: typeof fetch;
   /** Upstream timeout per attempt in ms (token time excluded); default 30,000. */
   timeoutMs?: number;
+  /**
+   * Whether the transport decodes `gzip`/`br` bodies but keeps their `Content-Encoding`
+   * and `Content-Length`, as Deno's and Node's `fetch` do; those headers are then dropped
+   * so that they describe the bytes handed over. Default: `true` for the global `fetch`
+   * outside Cloudflare Workers (whose runtime treats the header as "encode so"), `false`
+   * for a custom `fetch`.
+   */
+  transportDecodes?: boolean;
 }
 
 const BODYLESS = new Set(["GET", "HEAD"]);
@@ -57,7 +66,8 @@ const MAX_TIMEOUT_GRAIN_MS = 100;
  * Cloudflare Workers tie a timer to the request that started it (it does not outlive that
  * request), so there a timeout signal cannot be shared across requests.
  */
-const SHARE_TIMEOUTS = globalThis.navigator?.userAgent !== "Cloudflare-Workers";
+const ON_WORKERS = globalThis.navigator?.userAgent === "Cloudflare-Workers";
+const SHARE_TIMEOUTS = !ON_WORKERS;
 
 /**
  * Upstream timeout signals, one per timeout value and per grain of start times (1/20 of
@@ -106,8 +116,11 @@ async function replayableBody(
 /**
  * Creates an authenticated AQC `fetch`. Each call gets a token for the office (from
  * cache when possible), sets `Authorization: Bearer …`, and sends the request with a
- * timeout. On a 401 it invalidates exactly that token, obtains a fresh one and replays
- * the request once with the same buffered body; a second 401 is returned as it is. It
+ * timeout. On a 401 about the token (AQC's codes 38190–38193, or `WWW-Authenticate:
+ * Bearer error="invalid_token"`) it invalidates exactly that token, obtains a fresh one
+ * and replays the request once with the same buffered body; a second 401, or a 401 about
+ * anything else, is returned as it is. Answers never carry a header echoing the bearer,
+ * and their `Content-Encoding`/`Content-Length` describe the bytes of their body. It
  * never sends a request without a token: when none can be had it throws the token
  * error. Other answers, errors included, are returned unchanged.
  *
@@ -138,6 +151,8 @@ export function createAqcFetch(options: CreateAqcFetchOptions): AqcFetch {
     throw new AqcError("config_invalid", "timeoutMs must be a positive number");
   }
   const timeouts = new SharedTimeouts();
+  const decodes = options.transportDecodes ??
+    (!ON_WORKERS && (options.fetch === undefined || options.fetch === globalThis.fetch));
 
   return async function aqcFetch(officeId, path, init = {}) {
     const url = resolveAqcUrl(tokens.apiUrl, path);
@@ -181,7 +196,12 @@ export function createAqcFetch(options: CreateAqcFetchOptions): AqcFetch {
 
     const first = await token(false);
     const response = await send(first.accessToken);
-    if (response.status !== 401) return response;
+    if (response.status !== 401) return describedAnswer(response, decodes, first.accessToken);
+    // Only a 401 about the token costs it: any other (an API refusing the request, or a
+    // caller provoking 401s on purpose) goes back as it is, and the token stays.
+    if (!(await isTokenRejection(response))) {
+      return describedAnswer(response, decodes, first.accessToken);
+    }
     await tokens.invalidate(officeId, first.accessToken);
     let fresh: AccessToken;
     try {
@@ -190,8 +210,10 @@ export function createAqcFetch(options: CreateAqcFetchOptions): AqcFetch {
       await response.body?.cancel();
       throw error;
     }
-    if (fresh.accessToken === first.accessToken) return response;
+    if (fresh.accessToken === first.accessToken) {
+      return describedAnswer(response, decodes, first.accessToken);
+    }
     await response.body?.cancel();
-    return await send(fresh.accessToken);
+    return describedAnswer(await send(fresh.accessToken), decodes, fresh.accessToken);
   };
 }

@@ -7,7 +7,6 @@ import { type Context, Hono } from "@hono/hono";
 import { bearerAuth } from "@hono/hono/bearer-auth";
 import { bodyLimit } from "@hono/hono/body-limit";
 import { HTTPException } from "@hono/hono/http-exception";
-import { requestId } from "@hono/hono/request-id";
 import { secureHeaders } from "@hono/hono/secure-headers";
 import { Redis } from "@upstash/redis";
 import type { AqcConfig, GatewayKey } from "../config/load_config.ts";
@@ -21,12 +20,37 @@ import { TokenManager } from "../token/manager.ts";
 import type { TokenEvent } from "../token/types.ts";
 import { GatewayKeyVerifier, keyAllowsOffice } from "./caller_auth.ts";
 import { forwardRequestHeaders, forwardResponseHeaders } from "./headers.ts";
+import { isSecurityPath } from "./path_policy.ts";
 import { problem } from "./problem.ts";
 
 /** Hono environment of the gateway: the authenticated key lives in `c.var.gatewayKey`. */
 export type GatewayEnv = {
   Variables: { gatewayKey: GatewayKey; requestId: string };
 };
+
+/** The methods the gateway serves; any other (TRACE, CONNECT, custom) answers 405. */
+const ALLOWED_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+const ALLOW = [...ALLOWED_METHODS].join(", ");
+
+/**
+ * Methods whose upstream call is abandoned when the caller hangs up before AQC answers:
+ * repeating or dropping them changes nothing at AQC. A POST, PUT, PATCH or DELETE runs to
+ * completion, so AQC's side of it is not cut off at an unknown point.
+ */
+const ABANDONABLE = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** Longest caller `X-Request-Id` copied into a log line. */
+const MAX_CALLER_REQUEST_ID = 128;
+
+/**
+ * The caller's `X-Request-Id`, for logs only: cut to a bounded length and reduced to
+ * printable ASCII without quotes or backslashes, so it can neither flood nor forge a line.
+ */
+function callerRequestId(headers: Headers): string | undefined {
+  const value = headers.get("x-request-id");
+  if (value === null || value === "") return undefined;
+  return value.slice(0, MAX_CALLER_REQUEST_ID).replace(/[^\x21\x23-\x5b\x5d-\x7e]/g, "_");
+}
 
 /** The part of a Workers `ExecutionContext` the gateway uses. */
 export interface GatewayExecutionContext {
@@ -128,8 +152,12 @@ export interface GatewayLogEntry {
   message: string;
   /** The problem code. */
   code: string;
-  /** The request id, also sent as `X-Request-Id` on the gateway's own error answers. */
+  /** The gateway's id of the request, sent as `X-Request-Id` on every answer. */
   requestId?: string;
+  /** The caller's own `X-Request-Id`, bounded and sanitised (never used as the id). */
+  callerRequestId?: string;
+  /** The `id` of the caller's gateway key, once authenticated. */
+  keyId?: string;
   /** The office, canonical, when known. */
   officeId?: string;
 }
@@ -209,6 +237,19 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   const log = options.log ?? ((entry: GatewayLogEntry) => console.warn(JSON.stringify(entry)));
   const storeKind = options.store ? "custom" : config.upstash ? "upstash" : "memory";
 
+  /** The request's identifying fields of a log line. */
+  const who = (
+    c: Context<GatewayEnv>,
+  ): Pick<GatewayLogEntry, "requestId" | "callerRequestId" | "keyId"> => {
+    const callerId = callerRequestId(c.req.raw.headers);
+    const key = c.get("gatewayKey");
+    return {
+      requestId: c.get("requestId"),
+      ...(callerId === undefined ? {} : { callerRequestId: callerId }),
+      ...(key === undefined ? {} : { keyId: key.id }),
+    };
+  };
+
   const fail = (c: Context<GatewayEnv>, error: unknown, officeId?: string): Response => {
     if (error instanceof AqcError) {
       const response = problem(error.code, error.message, {
@@ -218,14 +259,12 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
           ? { retryAfterSeconds: 1 }
           : {}),
       });
-      // The id callers quote to operators; proxied answers are left exactly as AQC sent them.
-      response.headers.set("x-request-id", c.get("requestId"));
       if (response.status >= 500) {
         log({
           level: "warn",
           message: error.message,
           code: error.code,
-          requestId: c.get("requestId"),
+          ...who(c),
           ...(officeId ? { officeId } : {}),
         });
       }
@@ -235,15 +274,34 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
       level: "error",
       message: error instanceof Error ? error.name : "Unknown error",
       code: "internal_error",
-      requestId: c.get("requestId"),
+      ...who(c),
     });
-    return problem("internal_error", "The gateway failed to handle the request", {
-      headers: { "x-request-id": c.get("requestId") },
-    });
+    return problem("internal_error", "The gateway failed to handle the request");
   };
 
   const app = new Hono<GatewayEnv>();
-  app.use(requestId());
+  // First of all: the method allowlist, and a request id of the gateway's own choosing on
+  // every answer (proxied, problem or 404 alike). A caller's X-Request-Id is never the id:
+  // it would let callers forge or collide the ids operators search logs by.
+  app.use(async (c, next) => {
+    const id = crypto.randomUUID();
+    c.set("requestId", id);
+    if (!ALLOWED_METHODS.has(c.req.method)) {
+      c.res = problem("method_not_allowed", `Method ${c.req.method.slice(0, 32)} is not served`, {
+        headers: { allow: ALLOW, "x-request-id": id },
+      });
+      return;
+    }
+    await next();
+    try {
+      c.res.headers.set("x-request-id", id);
+    } catch {
+      // An immutable response (none of ours): copy it once to label it.
+      const labelled = new Response(c.res.body, c.res);
+      labelled.headers.set("x-request-id", id);
+      c.res = labelled;
+    }
+  });
 
   const unauthorized = (c: Context) => {
     const detail = c.req.header("authorization") === undefined
@@ -335,20 +393,28 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
       if (officeId instanceof Response) return officeId;
       const request = c.req.raw;
       const method = request.method;
+      const path = upstreamPath(request.url);
+      if (isSecurityPath(path)) {
+        // Refused before any token is spent: the security API (the token endpoint among
+        // it) only answers the gateway itself.
+        return problem("path_invalid", "Paths under /v1/security/ are not served by the gateway");
+      }
+      // A caller that hangs up before AQC answers abandons an idempotent call (Deno's
+      // request.signal aborts on disconnect; with the legacy abort behaviour it also aborts
+      // once the answer was fully sent, when there is nothing left to cut).
+      const signal = ABANDONABLE.has(method) ? request.signal : undefined;
       let upstreamStarted = 0;
       // Server-Timing, written here rather than by Hono's timing middleware, which cost a
       // middleware layer, a Map, an array and a header append on every request.
       let serverTiming = "";
       try {
-        const response = await aqcFetch(officeId, upstreamPath(request.url), {
+        const response = await aqcFetch(officeId, path, {
           method,
           headers: forwardRequestHeaders(request.headers),
           body: method === "GET" || method === "HEAD" ? null : request.body,
-          // request.signal is not linked to the upstream call: on Deno reading it prints a
-          // deprecation warning (it also aborts after successful responses), and linking it
-          // cost an AbortSignal.any per request. The call is bounded by the upstream
-          // timeout, and a caller that leaves mid-answer cancels the streamed body, which
-          // cancels the upstream fetch.
+          // A caller that leaves mid-answer cancels the streamed body, which cancels the
+          // upstream fetch; the signal covers the time before AQC's headers arrive.
+          ...(signal === undefined ? {} : { signal }),
           waitUntil: executionWaitUntil(c),
           onToken: (timing) => {
             serverTiming += `${serverTiming === "" ? "" : ","}${
@@ -368,6 +434,8 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
           headers,
         });
       } catch (error) {
+        // The caller is gone: nobody reads this answer, and it is not an error of ours.
+        if (signal?.aborted) return new Response(null, { status: 499 });
         if (!(error instanceof AqcError)) throw error;
         const answer = fail(c, error, officeId);
         if (serverTiming !== "") answer.headers.set("server-timing", serverTiming);
