@@ -199,7 +199,7 @@ export function createAqcFetch(options: CreateAqcFetchOptions): AqcFetch {
     if (response.status !== 401) return describedAnswer(response, decodes, first.accessToken);
     // Only a 401 about the token costs it: any other (an API refusing the request, or a
     // caller provoking 401s on purpose) goes back as it is, and the token stays.
-    if (!(await isTokenRejection(response))) {
+    if (!(await isTokenRejection(response, decodes))) {
       return describedAnswer(response, decodes, first.accessToken);
     }
     await tokens.invalidate(officeId, first.accessToken);

@@ -5,6 +5,9 @@
  * @module
  */
 
+/** The encodings Deno's (and Node's) `fetch` decodes while keeping `Content-Encoding`. */
+const DECODED_BY_FETCH = new Set(["gzip", "br"]);
+
 /** AQC's codes for a token it refuses: invalid, malformed header, expired, revoked. */
 const TOKEN_ERROR_CODES = new Set([38190, 38191, 38192, 38193]);
 
@@ -22,9 +25,10 @@ const INVALID_TOKEN_CHALLENGE = /(?:^|[\s,])error\s*=\s*"?invalid_token"?(?:[\s,
  * copy of the body; `response` itself stays unread.
  *
  * @param response A 401 answer.
+ * @param decoded Whether the transport already decoded gzip/br bodies.
  * @returns Whether evicting the token and replaying can help.
  */
-export async function isTokenRejection(response: Response): Promise<boolean> {
+export async function isTokenRejection(response: Response, decoded: boolean): Promise<boolean> {
   const challenge = response.headers.get("www-authenticate");
   if (challenge !== null && /^\s*bearer\b/i.test(challenge)) {
     if (INVALID_TOKEN_CHALLENGE.test(challenge)) return true;
@@ -32,7 +36,7 @@ export async function isTokenRejection(response: Response): Promise<boolean> {
   if (response.body === null) return false;
   const declared = Number(response.headers.get("content-length") ?? 0);
   if (declared > MAX_401_BODY_BYTES) return false;
-  const text = await readBounded(response.clone(), MAX_401_BODY_BYTES);
+  const text = await readBounded(response.clone(), MAX_401_BODY_BYTES, decoded);
   if (text === undefined) return false;
   let parsed: unknown;
   try {
@@ -48,16 +52,29 @@ export async function isTokenRejection(response: Response): Promise<boolean> {
   );
 }
 
-async function readBounded(response: Response, limit: number): Promise<string | undefined> {
+/**
+ * The body of a clone as text, or `undefined` past `limit` bytes or when undecodable. The
+ * clone is a branch of a tee: cancelling it resolves only once the other branch (the
+ * caller's) is done too, so cancels here are never awaited.
+ */
+async function readBounded(
+  response: Response,
+  limit: number,
+  decoded: boolean,
+): Promise<string | undefined> {
   let body = response.body;
   if (body === null) return undefined;
-  // A custom transport may hand over the bytes still compressed.
   const encoding = response.headers.get("content-encoding")?.trim().toLowerCase();
-  if (encoding === "gzip" || encoding === "deflate") {
-    body = body.pipeThrough(new DecompressionStream(encoding));
-  } else if (encoding !== undefined && encoding !== "identity") {
-    await body.cancel();
-    return undefined;
+  if (encoding !== undefined && encoding !== "identity") {
+    if (decoded && DECODED_BY_FETCH.has(encoding)) {
+      // Already plain.
+    } else if (encoding === "gzip" || encoding === "deflate") {
+      // A custom transport may hand over the bytes still compressed.
+      body = body.pipeThrough(new DecompressionStream(encoding));
+    } else {
+      body.cancel().catch(() => {});
+      return undefined;
+    }
   }
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
@@ -83,9 +100,6 @@ async function readBounded(response: Response, limit: number): Promise<string | 
   }
   return new TextDecoder().decode(bytes);
 }
-
-/** The encodings Deno's (and Node's) `fetch` decodes while keeping `Content-Encoding`. */
-const DECODED_BY_FETCH = new Set(["gzip", "br"]);
 
 /**
  * The answer with headers that describe its bytes, and no header echoing `secret`.
