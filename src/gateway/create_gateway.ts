@@ -366,7 +366,7 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
       const officeId = officeFor(c);
       if (officeId instanceof Response) return officeId;
       try {
-        // No request.signal here either (see the proxy route below).
+        // No caller signal: the token flight is shared, and a token costs nothing to keep.
         const token = await tokens.getToken(officeId);
         return c.json(
           {
