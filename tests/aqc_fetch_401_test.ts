@@ -111,7 +111,11 @@ Deno.test("WWW-Authenticate decides when the body says nothing: invalid_token ev
       assert.equal(response.status, 401);
       assert.equal(await response.text(), text, "the 401 body passes through whole");
       if (evicts) expected++;
-      assert.equal(served.simulator.counters.tokenRequests, expected, `${value} ${text.slice(0, 30)}`);
+      assert.equal(
+        served.simulator.counters.tokenRequests,
+        expected,
+        `${value} ${text.slice(0, 30)}`,
+      );
     }
   } finally {
     await api.shutdown();

@@ -25,6 +25,11 @@ export interface AqcRequestInit extends RequestInit {
   waitUntil?: (promise: Promise<unknown>) => void;
   /** Called once per token obtained for this call. */
   onToken?: (timing: TokenTiming) => void;
+  /**
+   * Called with the bearer of each attempt, just before it is sent: for a proxy that must
+   * keep it out of what it forwards (an upstream may echo it in a header).
+   */
+  onBearer?: (accessToken: string) => void;
   /** Overrides the fetch's upstream timeout for this call, in ms. */
   timeoutMs?: number;
 }
@@ -119,8 +124,8 @@ async function replayableBody(
  * timeout. On a 401 about the token (AQC's codes 38190–38193, or `WWW-Authenticate:
  * Bearer error="invalid_token"`) it invalidates exactly that token, obtains a fresh one
  * and replays the request once with the same buffered body; a second 401, or a 401 about
- * anything else, is returned as it is. Answers never carry a header echoing the bearer,
- * and their `Content-Encoding`/`Content-Length` describe the bytes of their body. It
+ * anything else, is returned as it is. Answers' `Content-Encoding`/`Content-Length`
+ * describe the bytes of their body. It
  * never sends a request without a token: when none can be had it throws the token
  * error. Other answers, errors included, are returned unchanged.
  *
@@ -156,7 +161,7 @@ export function createAqcFetch(options: CreateAqcFetchOptions): AqcFetch {
 
   return async function aqcFetch(officeId, path, init = {}) {
     const url = resolveAqcUrl(tokens.apiUrl, path);
-    const { waitUntil, onToken, timeoutMs, signal, ...requestInit } = init;
+    const { waitUntil, onToken, onBearer, timeoutMs, signal, ...requestInit } = init;
     const method = (requestInit.method ?? "GET").toUpperCase();
     const headers = new Headers(requestInit.headers);
     headers.delete("authorization");
@@ -175,6 +180,7 @@ export function createAqcFetch(options: CreateAqcFetchOptions): AqcFetch {
     };
     const send = async (accessToken: string): Promise<Response> => {
       headers.set("authorization", `Bearer ${accessToken}`);
+      onBearer?.(accessToken);
       const timeout = timeouts.signal(timeoutMs ?? defaultTimeoutMs);
       try {
         return await transport(url, {
@@ -196,11 +202,11 @@ export function createAqcFetch(options: CreateAqcFetchOptions): AqcFetch {
 
     const first = await token(false);
     const response = await send(first.accessToken);
-    if (response.status !== 401) return describedAnswer(response, decodes, first.accessToken);
+    if (response.status !== 401) return describedAnswer(response, decodes);
     // Only a 401 about the token costs it: any other (an API refusing the request, or a
     // caller provoking 401s on purpose) goes back as it is, and the token stays.
     if (!(await isTokenRejection(response, decodes))) {
-      return describedAnswer(response, decodes, first.accessToken);
+      return describedAnswer(response, decodes);
     }
     await tokens.invalidate(officeId, first.accessToken);
     let fresh: AccessToken;
@@ -211,9 +217,9 @@ export function createAqcFetch(options: CreateAqcFetchOptions): AqcFetch {
       throw error;
     }
     if (fresh.accessToken === first.accessToken) {
-      return describedAnswer(response, decodes, first.accessToken);
+      return describedAnswer(response, decodes);
     }
     await response.body?.cancel();
-    return describedAnswer(await send(fresh.accessToken), decodes, fresh.accessToken);
+    return describedAnswer(await send(fresh.accessToken), decodes);
   };
 }

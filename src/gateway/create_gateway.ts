@@ -404,6 +404,7 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
       // once the answer was fully sent, when there is nothing left to cut).
       const signal = ABANDONABLE.has(method) ? request.signal : undefined;
       let upstreamStarted = 0;
+      let bearer = "";
       // Server-Timing, written here rather than by Hono's timing middleware, which cost a
       // middleware layer, a Map, an array and a header append on every request.
       let serverTiming = "";
@@ -416,6 +417,7 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
           // upstream fetch; the signal covers the time before AQC's headers arrive.
           ...(signal === undefined ? {} : { signal }),
           waitUntil: executionWaitUntil(c),
+          onBearer: (accessToken) => (bearer = accessToken),
           onToken: (timing) => {
             serverTiming += `${serverTiming === "" ? "" : ","}${
               timing.replay ? "token-replay" : "token"
@@ -423,7 +425,7 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
             upstreamStarted = performance.now();
           },
         });
-        const headers = forwardResponseHeaders(response.headers);
+        const headers = forwardResponseHeaders(response.headers, bearer);
         headers.push([
           "server-timing",
           `${serverTiming},upstream;dur=${(performance.now() - upstreamStarted).toFixed(1)}`,

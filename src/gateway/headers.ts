@@ -79,17 +79,20 @@ export function forwardRequestHeaders(headers: Headers): [string, string][] {
 }
 
 /**
- * Copies the allowlisted headers of AQC's answer in one pass. (A header echoing the
- * bearer was already removed by `createAqcFetch`.) Pairs, for the same reason as
- * {@linkcode forwardRequestHeaders}.
+ * Copies the allowlisted headers of AQC's answer in one pass, leaving out any whose value
+ * holds `bearer` (an upstream echoing the token it was sent). Pairs, for the same reason
+ * as {@linkcode forwardRequestHeaders}.
  *
  * @param headers AQC's headers.
+ * @param bearer The AQC token the request carried; `""` when unknown.
  * @returns Headers to send to the caller.
  */
-export function forwardResponseHeaders(headers: Headers): [string, string][] {
+export function forwardResponseHeaders(headers: Headers, bearer = ""): [string, string][] {
   const out: [string, string][] = [];
   for (const [name, value] of headers) {
-    if (RESPONSE_ALLOWED.has(name) || isAmadeusHeader(name)) out.push([name, value]);
+    if (!RESPONSE_ALLOWED.has(name) && !isAmadeusHeader(name)) continue;
+    if (bearer !== "" && value.includes(bearer)) continue;
+    out.push([name, value]);
   }
   return out;
 }
