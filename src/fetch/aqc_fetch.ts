@@ -54,10 +54,9 @@ export interface CreateAqcFetchOptions {
   timeoutMs?: number;
   /**
    * Whether the transport decodes `gzip`/`br` bodies but keeps their `Content-Encoding`
-   * and `Content-Length`, as Deno's and Node's `fetch` do; those headers are then dropped
-   * so that they describe the bytes handed over. Default: `true` for the global `fetch`
-   * outside Cloudflare Workers (whose runtime treats the header as "encode so"), `false`
-   * for a custom `fetch`.
+   * and `Content-Length`, as the `fetch` of Deno, Node and workerd does; those headers are
+   * then dropped so that they describe the bytes handed over. Default: `true` for the
+   * global `fetch`, `false` for a custom `fetch`.
    */
   transportDecodes?: boolean;
 }
@@ -71,8 +70,7 @@ const MAX_TIMEOUT_GRAIN_MS = 100;
  * Cloudflare Workers tie a timer to the request that started it (it does not outlive that
  * request), so there a timeout signal cannot be shared across requests.
  */
-const ON_WORKERS = globalThis.navigator?.userAgent === "Cloudflare-Workers";
-const SHARE_TIMEOUTS = !ON_WORKERS;
+const SHARE_TIMEOUTS = globalThis.navigator?.userAgent !== "Cloudflare-Workers";
 
 /**
  * Upstream timeout signals, one per timeout value and per grain of start times (1/20 of
@@ -157,7 +155,7 @@ export function createAqcFetch(options: CreateAqcFetchOptions): AqcFetch {
   }
   const timeouts = new SharedTimeouts();
   const decodes = options.transportDecodes ??
-    (!ON_WORKERS && (options.fetch === undefined || options.fetch === globalThis.fetch));
+    (options.fetch === undefined || options.fetch === globalThis.fetch);
 
   return async function aqcFetch(officeId, path, init = {}) {
     const url = resolveAqcUrl(tokens.apiUrl, path);

@@ -108,8 +108,9 @@ async function readBounded(
  * compressed `Content-Length`: passed on as is, a caller gets plain bytes labelled gzip
  * and cut at the compressed length. With `decoded`, those two headers are dropped for the
  * encodings the runtime decodes (the server may compress again for its caller). Other
- * encodings arrive undecoded and keep their label. On workerd a `Content-Encoding` on a
- * response means "encode the body so", so there the label stays (`decoded` is false).
+ * encodings arrive undecoded and keep their label. workerd decodes too; a kept label
+ * there makes it pass AQC's encoded bytes through, to callers that never accepted them
+ * when the content type is one it does not recompress (`application/vnd.amadeus+json`).
  *
  * Returns `response` itself when nothing needs changing (one header lookup: iterating a
  * `Headers` costs microseconds on Deno).
