@@ -117,6 +117,11 @@ Deno.test("compressed AQC answers reach curl --compressed and Deno fetch intact,
       const headers = dumpedHeaders(await Deno.readTextFile(dump));
       const label = headers.get("content-encoding");
       const length = headers.get("content-length");
+      console.log(
+        `deno serve, accept-encoding ${encoding}: ${
+          label ?? "identity"
+        }, ${raw.stdout.byteLength} bytes`,
+      );
       if (length !== null) assert.equal(Number(length), raw.stdout.byteLength, encoding);
       let plain: Uint8Array<ArrayBuffer> = raw.stdout;
       if (label === "gzip") {
