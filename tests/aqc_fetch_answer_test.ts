@@ -149,3 +149,50 @@ Deno.test("the echo API still sees the caller's headers (EchoBody shape unchange
   const echo = await response.json() as EchoBody;
   assert.equal(echo.headers["accept-encoding"], "gzip");
 });
+
+Deno.test("an upstream that compresses although asked for identity keeps its (true) label", async () => {
+  const plain = JSON.stringify({ data: ["x".repeat(200)] });
+  const gz = new Uint8Array(
+    await new Response(new Blob([plain]).stream().pipeThrough(new CompressionStream("gzip")))
+      .arrayBuffer(),
+  );
+  const api = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () =>
+      new Response(gz, {
+        headers: { "content-type": "application/json", "content-encoding": "gzip" },
+      }),
+  );
+  try {
+    await using served = await serveSimulator();
+    const tokens = new TokenManager({
+      credentials: {
+        apiUrl: `http://127.0.0.1:${api.addr.port}`,
+        clientId: DEFAULT_CLIENT_ID,
+        clientSecret: DEFAULT_CLIENT_SECRET,
+      },
+      fetch: (input, init) =>
+        fetch(
+          `${served.url}${new URL(input instanceof Request ? input.url : String(input)).pathname}`,
+          init,
+        ),
+    });
+    const aqc = createAqcFetch({ tokens });
+    for (const encoding of ["identity", "IDENTITY", "gzip", undefined]) {
+      const response = await aqc(OFFICE, "/v1/x", {
+        headers: encoding === undefined ? {} : { "accept-encoding": encoding },
+      });
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      const label = response.headers.get("content-encoding");
+      const text = label === "gzip"
+        ? await new Response(
+          new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip")),
+        )
+          .text()
+        : new TextDecoder().decode(bytes);
+      assert.equal(text, plain, String(encoding));
+    }
+  } finally {
+    await api.shutdown();
+  }
+});

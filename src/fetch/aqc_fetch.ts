@@ -63,6 +63,9 @@ export interface CreateAqcFetchOptions {
 
 const BODYLESS = new Set(["GET", "HEAD"]);
 
+/** An `Accept-Encoding` that makes Deno's `fetch` skip decoding (measured: case-insensitive). */
+const IDENTITY_ONLY = /^\s*identity\s*$/i;
+
 /** Largest amount by which a call's upstream deadline is rounded up (see below). */
 const MAX_TIMEOUT_GRAIN_MS = 100;
 
@@ -198,13 +201,16 @@ export function createAqcFetch(options: CreateAqcFetchOptions): AqcFetch {
       }
     };
 
+    // Deno's fetch leaves a body encoded when the request said exactly "identity" (an
+    // upstream that compresses anyway then keeps its label).
+    const decoded = decodes && !IDENTITY_ONLY.test(headers.get("accept-encoding") ?? "");
     const first = await token(false);
     const response = await send(first.accessToken);
-    if (response.status !== 401) return describedAnswer(response, decodes);
+    if (response.status !== 401) return describedAnswer(response, decoded);
     // Only a 401 about the token costs it: any other (an API refusing the request, or a
     // caller provoking 401s on purpose) goes back as it is, and the token stays.
-    if (!(await isTokenRejection(response, decodes))) {
-      return describedAnswer(response, decodes);
+    if (!(await isTokenRejection(response, decoded))) {
+      return describedAnswer(response, decoded);
     }
     await tokens.invalidate(officeId, first.accessToken);
     let fresh: AccessToken;
@@ -215,9 +221,9 @@ export function createAqcFetch(options: CreateAqcFetchOptions): AqcFetch {
       throw error;
     }
     if (fresh.accessToken === first.accessToken) {
-      return describedAnswer(response, decodes);
+      return describedAnswer(response, decoded);
     }
     await response.body?.cancel();
-    return describedAnswer(await send(fresh.accessToken), decodes);
+    return describedAnswer(await send(fresh.accessToken), decoded);
   };
 }
