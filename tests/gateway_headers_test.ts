@@ -43,7 +43,6 @@ Deno.test("request: only end-to-end headers AQC uses cross; identity, proxy and 
   );
   assert.deepEqual(Object.fromEntries(pairs), {
     accept: "application/json",
-    "accept-encoding": "gzip",
     "accept-language": "fr-FR",
     "ama-client-ref": "booking-42",
     "content-type": "application/vnd.amadeus+json",

@@ -8,15 +8,16 @@
 
 /**
  * Caller → AQC: what an AQC API reads (content negotiation, conditional requests, trace
- * context). `accept-encoding` crosses because the runtime's answer is re-labelled to match
- * whatever encoding comes back (see `createAqcFetch`); `content-length` is recomputed by
- * `fetch`. Identity and proxy headers (`x-forwarded-*`, `forwarded`, `x-real-ip`, `via`,
+ * context). Not `accept-encoding`: the runtime asks AQC for the encodings it decodes
+ * (`gzip, br`) whatever the caller accepts, and the caller gets the decoded bytes (see
+ * `createAqcFetch`), so a caller's `identity` or `deflate` cannot cost the AQC link its
+ * compression or bring back bytes the runtime cannot decode. `content-length` is
+ * recomputed by `fetch`. Identity and proxy headers (`x-forwarded-*`, `forwarded`, `x-real-ip`, `via`,
  * `max-forwards`), `cookie`, method overrides, `authorization` (the caller's gateway key)
  * and hop-by-hop headers are not on it.
  */
 const REQUEST_ALLOWED = new Set([
   "accept",
-  "accept-encoding",
   "accept-language",
   "content-encoding",
   "content-language",
