@@ -32,6 +32,13 @@ export interface AqcRequestInit extends RequestInit {
   onBearer?: (accessToken: string) => void;
   /** Overrides the fetch's upstream timeout for this call, in ms. */
   timeoutMs?: number;
+  /**
+   * Settles once the caller is done with the answer (e.g. Deno's
+   * `ServeHandlerInfo.completed`). With `signal`, the call then links `signal` and its
+   * timeout with two listeners dropped at that point, instead of an `AbortSignal.any`
+   * (several microseconds per call).
+   */
+  settled?: Promise<unknown>;
 }
 
 /**
@@ -83,6 +90,33 @@ const SHARE_TIMEOUTS = globalThis.navigator?.userAgent !== "Cloudflare-Workers";
  * work at 6,000 calls per second. `fetch` drops its listener from a signal when the call
  * is over, so sharing one retains nothing.
  */
+/**
+ * A signal that aborts with `caller` or `timeout`, unlinked from both once `settled`
+ * settles: the cheap `AbortSignal.any` for callers that know when they are done (an
+ * unlinked listener on the shared timeout would otherwise live as long as it does).
+ */
+function linkedSignal(
+  caller: AbortSignal,
+  timeout: AbortSignal,
+  settled: Promise<unknown>,
+): AbortSignal {
+  const controller = new AbortController();
+  if (caller.aborted || timeout.aborted) {
+    controller.abort(caller.aborted ? caller.reason : timeout.reason);
+    return controller.signal;
+  }
+  const onCaller = () => controller.abort(caller.reason);
+  const onTimeout = () => controller.abort(timeout.reason);
+  caller.addEventListener("abort", onCaller, { once: true });
+  timeout.addEventListener("abort", onTimeout, { once: true });
+  const unlink = () => {
+    caller.removeEventListener("abort", onCaller);
+    timeout.removeEventListener("abort", onTimeout);
+  };
+  settled.then(unlink, unlink);
+  return controller.signal;
+}
+
 class SharedTimeouts {
   readonly #current = new Map<number, { signal: AbortSignal; until: number }>();
 
@@ -162,7 +196,7 @@ export function createAqcFetch(options: CreateAqcFetchOptions): AqcFetch {
 
   return async function aqcFetch(officeId, path, init = {}) {
     const url = resolveAqcUrl(tokens.apiUrl, path);
-    const { waitUntil, onToken, onBearer, timeoutMs, signal, ...requestInit } = init;
+    const { waitUntil, onToken, onBearer, timeoutMs, signal, settled, ...requestInit } = init;
     const method = (requestInit.method ?? "GET").toUpperCase();
     const headers = new Headers(requestInit.headers);
     headers.delete("authorization");
@@ -190,7 +224,11 @@ export function createAqcFetch(options: CreateAqcFetchOptions): AqcFetch {
           headers,
           body,
           redirect: requestInit.redirect ?? "manual",
-          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+          signal: !signal
+            ? timeout
+            : settled === undefined
+            ? AbortSignal.any([signal, timeout])
+            : linkedSignal(signal, timeout, settled),
         });
       } catch (error) {
         if (signal?.aborted) throw signal.reason;

@@ -403,6 +403,10 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
       // request.signal aborts on disconnect; with the legacy abort behaviour it also aborts
       // once the answer was fully sent, when there is nothing left to cut).
       const signal = ABANDONABLE.has(method) ? request.signal : undefined;
+      // On `deno serve` the second handler argument (Hono's env) is the ServeHandlerInfo,
+      // whose `completed` settles once the answer is sent: the signal is linked cheaply.
+      const completed = (c.env as { completed?: unknown } | undefined)?.completed;
+      const settled = signal !== undefined && completed instanceof Promise ? completed : undefined;
       let upstreamStarted = 0;
       let bearer = "";
       // Server-Timing, written here rather than by Hono's timing middleware, which cost a
@@ -416,6 +420,7 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
           // A caller that leaves mid-answer cancels the streamed body, which cancels the
           // upstream fetch; the signal covers the time before AQC's headers arrive.
           ...(signal === undefined ? {} : { signal }),
+          ...(settled === undefined ? {} : { settled }),
           waitUntil: executionWaitUntil(c),
           onBearer: (accessToken) => (bearer = accessToken),
           onToken: (timing) => {
