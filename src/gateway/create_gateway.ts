@@ -21,36 +21,13 @@ import type { TokenEvent } from "../token/types.ts";
 import { GatewayKeyVerifier, keyAllowsOffice } from "./caller_auth.ts";
 import { forwardRequestHeaders, forwardResponseHeaders } from "./headers.ts";
 import { isSecurityPath } from "./path_policy.ts";
+import { ABANDONABLE_METHODS, callerRequestId, requestPolicy } from "./request_policy.ts";
 import { problem } from "./problem.ts";
 
 /** Hono environment of the gateway: the authenticated key lives in `c.var.gatewayKey`. */
 export type GatewayEnv = {
   Variables: { gatewayKey: GatewayKey; requestId: string };
 };
-
-/** The methods the gateway serves; any other (TRACE, CONNECT, custom) answers 405. */
-const ALLOWED_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
-const ALLOW = [...ALLOWED_METHODS].join(", ");
-
-/**
- * Methods whose upstream call is abandoned when the caller hangs up before AQC answers:
- * repeating or dropping them changes nothing at AQC. A POST, PUT, PATCH or DELETE runs to
- * completion, so AQC's side of it is not cut off at an unknown point.
- */
-const ABANDONABLE = new Set(["GET", "HEAD", "OPTIONS"]);
-
-/** Longest caller `X-Request-Id` copied into a log line. */
-const MAX_CALLER_REQUEST_ID = 128;
-
-/**
- * The caller's `X-Request-Id`, for logs only: cut to a bounded length and reduced to
- * printable ASCII without quotes or backslashes, so it can neither flood nor forge a line.
- */
-function callerRequestId(headers: Headers): string | undefined {
-  const value = headers.get("x-request-id");
-  if (value === null || value === "") return undefined;
-  return value.slice(0, MAX_CALLER_REQUEST_ID).replace(/[^\x21\x23-\x5b\x5d-\x7e]/g, "_");
-}
 
 /** The part of a Workers `ExecutionContext` the gateway uses. */
 export interface GatewayExecutionContext {
@@ -280,28 +257,8 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   };
 
   const app = new Hono<GatewayEnv>();
-  // First of all: the method allowlist, and a request id of the gateway's own choosing on
-  // every answer (proxied, problem or 404 alike). A caller's X-Request-Id is never the id:
-  // it would let callers forge or collide the ids operators search logs by.
-  app.use(async (c, next) => {
-    const id = crypto.randomUUID();
-    c.set("requestId", id);
-    if (!ALLOWED_METHODS.has(c.req.method)) {
-      c.res = problem("method_not_allowed", `Method ${c.req.method.slice(0, 32)} is not served`, {
-        headers: { allow: ALLOW, "x-request-id": id },
-      });
-      return;
-    }
-    await next();
-    try {
-      c.res.headers.set("x-request-id", id);
-    } catch {
-      // An immutable response (none of ours): copy it once to label it.
-      const labelled = new Response(c.res.body, c.res);
-      labelled.headers.set("x-request-id", id);
-      c.res = labelled;
-    }
-  });
+  // First of all: the method allowlist, and the gateway's own request id on every answer.
+  app.use(requestPolicy());
 
   const unauthorized = (c: Context) => {
     const detail = c.req.header("authorization") === undefined
@@ -402,7 +359,7 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
       // A caller that hangs up before AQC answers abandons an idempotent call (Deno's
       // request.signal aborts on disconnect; with the legacy abort behaviour it also aborts
       // once the answer was fully sent, when there is nothing left to cut).
-      const signal = ABANDONABLE.has(method) ? request.signal : undefined;
+      const signal = ABANDONABLE_METHODS.has(method) ? request.signal : undefined;
       // On `deno serve` the second handler argument (Hono's env) is the ServeHandlerInfo,
       // whose `completed` settles once the answer is sent: the signal is linked cheaply.
       const completed = (c.env as { completed?: unknown } | undefined)?.completed;
