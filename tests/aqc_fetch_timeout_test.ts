@@ -36,3 +36,38 @@ Deno.test("every call gets its full timeout, also right after another call timed
     assert.ok(ms < 400, `timed out after ${ms.toFixed(0)} ms`);
   }
 });
+
+Deno.test("with signal and settled: the timeout and the caller's abort both still end the call", async () => {
+  await using served = await serveSimulator({ knobs: { apiFailure: { mode: "hang" } } });
+  const tokens = new TokenManager({
+    credentials: {
+      apiUrl: served.url,
+      clientId: DEFAULT_CLIENT_ID,
+      clientSecret: DEFAULT_CLIENT_SECRET,
+    },
+  });
+  const aqc = createAqcFetch({ tokens, timeoutMs: 200 });
+  let settle: () => void = () => {};
+  const settled = new Promise<void>((resolve) => (settle = resolve));
+  const caller = new AbortController();
+  await assert.rejects(
+    aqc("NCE1A0955", "/v1/echo/x", { signal: caller.signal, settled }),
+    (e) => e instanceof AqcError && e.code === "upstream_timeout",
+  );
+  const leaving = aqc("NCE1A0955", "/v1/echo/y", { signal: caller.signal, settled });
+  while (served.simulator.counters.apiRequests < 2) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  caller.abort(new Error("caller left"));
+  await assert.rejects(leaving, /caller left/);
+  settle();
+  // An already-aborted signal never sends.
+  await assert.rejects(
+    aqc("NCE1A0955", "/v1/echo/z", { signal: caller.signal, settled }),
+    /caller left/,
+  );
+  while (served.simulator.counters.apiRequestsInFlight > 0) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(served.simulator.counters.apiRequests, 2);
+});

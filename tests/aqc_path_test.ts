@@ -69,3 +69,70 @@ Deno.test("resolveAqcUrl: whatever the path, the URL stays on the root's origin 
     { numRuns: 3000 },
   );
 });
+
+Deno.test("resolveAqcUrl refuses dot segments carrying a ; parameter, in every spelling", () => {
+  for (
+    const path of [
+      "/v1/..;/x",
+      "/v1/..;jsessionid=1/x",
+      "/v1/%2e%2e;/x",
+      "/v1/%2E%2E%3B/x",
+      "/v1/..%3b/x",
+      "/v1/..%3B/x",
+      "/v1/.;/x",
+      "/v1/%2e;x/y",
+      "/v1/%252e%252e%253b/x",
+      "/..;",
+    ]
+  ) {
+    assert.throws(() => resolveAqcUrl(`${ROOT}/api`, path), refused, path);
+  }
+  // A ; inside an ordinary segment is data, not a dot segment.
+  assert.equal(resolveAqcUrl(ROOT, "/v1/a;b/c..d").pathname, "/v1/a;b/c..d");
+  assert.equal(resolveAqcUrl(ROOT, "/v1/...;/x").pathname, "/v1/...;/x");
+});
+
+Deno.test("resolveAqcUrl refuses a percent-escape left after three decode rounds", () => {
+  for (
+    const path of [
+      "/v1/%2525252e%2525252e/x",
+      "/v1/%252525252e/x",
+      "/v1/%2525252F/x",
+      "/v1/a%25252541",
+    ]
+  ) {
+    assert.throws(() => resolveAqcUrl(ROOT, path), refused, path);
+  }
+  // One to three levels of a harmless escape still pass; a literal "%" left over is data.
+  assert.ok(resolveAqcUrl(ROOT, "/v1/a%2541"));
+  assert.ok(resolveAqcUrl(ROOT, "/v1/a%252541"));
+  assert.ok(resolveAqcUrl(ROOT, "/v1/discount/50%25"));
+});
+
+Deno.test("resolveAqcUrl: no accepted path holds a dot segment or an escape after decoding", () => {
+  const pieces = fc.constantFrom(".", "..", ";", "%2e", "%2E", "%3b", "%25", "%2f", "a", "/", "2e");
+  fc.assert(
+    fc.property(fc.array(pieces, { maxLength: 12 }), (parts) => {
+      const path = "/v1/" + parts.join("");
+      let url: URL;
+      try {
+        url = resolveAqcUrl(ROOT, path);
+      } catch (error) {
+        assert.ok(refused(error));
+        return;
+      }
+      let text = url.pathname;
+      for (let round = 0; round < 4; round++) {
+        try {
+          text = decodeURIComponent(text);
+        } catch {
+          break;
+        }
+        for (const segment of text.split("/")) {
+          assert.ok(!/^\.\.?(?:;|$)/.test(segment), `${path} → ${text}`);
+        }
+      }
+    }),
+    { numRuns: 5000 },
+  );
+});

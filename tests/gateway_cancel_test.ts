@@ -1,6 +1,6 @@
 /**
- * A caller that leaves while the gateway streams AQC's answer cancels the upstream call,
- * without the gateway reading `request.signal` (which Deno reports as deprecated).
+ * A caller that leaves while the gateway streams AQC's answer cancels the upstream call
+ * (the body's cancellation; a hang-up before AQC's headers is `gateway_hangup_test.ts`).
  *
  * @module
  */

@@ -832,3 +832,73 @@ Deno.test("main.ts argument parsing", () => {
   assert.ok("error" in (parseArgs(["--port", "x"]) as object));
   assert.ok("error" in (parseArgs(["--bogus"]) as object));
 });
+
+Deno.test("simulator: API answers compressed as asked, like AQC; not when told not to", async () => {
+  await using served = await serveSimulator();
+  const token = (await createTokenVia(served.url)).access_token;
+  const get = (encoding: string) =>
+    fetch(`${served.url}/v1/echo/x`, {
+      headers: { authorization: `Bearer ${token}`, "accept-encoding": encoding },
+    });
+  // Deno's fetch decodes and keeps the label: the label says what was on the wire.
+  const expectations: [string, string | null][] = [
+    ["gzip", "gzip"],
+    ["br", "br"],
+    ["gzip, br", "br"],
+    ["br;q=0, gzip", "gzip"],
+    ["identity", null],
+    ["deflate", null],
+  ];
+  for (const [encoding, label] of expectations) {
+    const res = await get(encoding);
+    assert.equal(res.headers.get("content-encoding"), label, encoding);
+    const echo = await res.json() as EchoBody;
+    assert.equal(echo.headers["accept-encoding"], encoding);
+  }
+  served.simulator.configure({ compression: false });
+  const plain = await get("gzip");
+  assert.equal(plain.headers.get("content-encoding"), null);
+  await plain.body?.cancel();
+  assert.throws(() => served.simulator.configure({ compression: "yes" as unknown as boolean }));
+});
+
+Deno.test("simulator: 401s say whether they are about the token; 503s carry Retry-After", async () => {
+  await using served = await serveSimulator();
+  const token = (await createTokenVia(served.url)).access_token;
+  const call = () =>
+    fetch(`${served.url}/v1/echo/x`, {
+      headers: { authorization: `Bearer ${token}`, "accept-encoding": "identity" },
+    });
+  served.simulator.revoke(token);
+  let res = await call();
+  assert.equal(res.status, 401);
+  assert.equal(res.headers.get("www-authenticate"), 'Bearer realm="AQC", error="invalid_token"');
+  assert.equal((await res.json()).errors[0].code, 38193);
+  const missing = await fetch(`${served.url}/v1/echo/x`);
+  assert.equal(missing.headers.get("www-authenticate"), 'Bearer realm="AQC"');
+  await missing.body?.cancel();
+
+  served.simulator.configure({
+    apiFailure: { mode: "unauthorized", challenge: 'Bearer error="insufficient_scope"' },
+  });
+  res = await call();
+  assert.equal(res.status, 401);
+  assert.equal(res.headers.get("www-authenticate"), 'Bearer error="insufficient_scope"');
+  assert.equal((await res.json()).errors[0].code, 38197);
+
+  served.simulator.configure({ apiFailure: { mode: "status", status: 503 } });
+  res = await call();
+  assert.equal(res.status, 503);
+  assert.equal(res.headers.get("retry-after"), "1");
+  await res.body?.cancel();
+  served.simulator.configure({ tokenFailure: { mode: "status", status: 503 } });
+  const token503 = await postToken(served.url);
+  assert.equal(token503.res.status, 503);
+  assert.equal(token503.res.headers.get("retry-after"), "1");
+});
+
+async function createTokenVia(url: string): Promise<{ access_token: string }> {
+  const { res, text } = await postToken(url);
+  assert.equal(res.status, 200, text);
+  return JSON.parse(text);
+}

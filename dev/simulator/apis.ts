@@ -5,6 +5,7 @@
  * @module
  */
 
+import { compressed } from "./compression.ts";
 import type { ApiLogEntry } from "./counters.ts";
 import { resourceNotFound, tokenRejected } from "./errors.ts";
 import { ConnectionResetError, failureResponse, sleep, takeFailure } from "./faults.ts";
@@ -82,7 +83,10 @@ export async function handleApiRequest(
   );
   counters.log(values.apiLog, entry);
   try {
-    const res = await answer(req, state, { bearer, officeId });
+    const plain = await answer(req, state, { bearer, officeId });
+    const res = state.knobs.compression && req.method !== "HEAD"
+      ? await compressed(plain, req.headers.get("accept-encoding"))
+      : plain;
     entry.outcome = "answered";
     entry.status = res.status;
     // A reset may have replaced the counters while this request was pending.
@@ -160,7 +164,10 @@ function echo(req: SimRequest, token: IssuedToken): Response {
     clientId: token.clientId,
   };
   // Lets gateway tests check that upstream statuses pass through unchanged.
-  const wanted = Number(req.headers.get("x-sim-echo-status") ?? 200);
+  // `ama-sim-echo-status` is the spelling that crosses the gateway's header allowlist.
+  const wanted = Number(
+    req.headers.get("x-sim-echo-status") ?? req.headers.get("ama-sim-echo-status") ?? 200,
+  );
   const status = Number.isInteger(wanted) && wanted >= 200 && wanted <= 599 ? wanted : 200;
   const bodyless = status === 204 || status === 205 || status === 304;
   return new Response(bodyless ? null : JSON.stringify(body), {

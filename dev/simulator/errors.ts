@@ -22,6 +22,8 @@ export const AMADEUS_CODES = {
   mandatoryDataMissing: 32171,
   invalidFormat: 477,
   recordNotFound: 1797,
+  /** A 401 about the application's rights, not its token (simulator's choice). */
+  notAuthorized: 38197,
 } as const;
 
 /** One entry of an Amadeus `{"errors":[…]}` body. */
@@ -120,7 +122,25 @@ export function tokenRejected(
       detail: "The access token has been revoked",
     },
   };
-  return amadeusErrors(401, [entry[reason]]);
+  // RFC 6750 §3: a missing header gets a bare challenge, a bad token error="invalid_token".
+  const challenge = reason === "missing_header"
+    ? 'Bearer realm="AQC"'
+    : 'Bearer realm="AQC", error="invalid_token"';
+  return amadeusErrors(401, [entry[reason]], { "www-authenticate": challenge });
+}
+
+/**
+ * A 401 that is not about the token: the API refuses this application or resource.
+ *
+ * @param challenge Optional `WWW-Authenticate` value.
+ * @returns The answer.
+ */
+export function notAuthorized(challenge?: string): Response {
+  return amadeusErrors(401, [{
+    code: AMADEUS_CODES.notAuthorized,
+    title: "Not authorized",
+    detail: "This application is not allowed to access this resource",
+  }], challenge === undefined ? {} : { "www-authenticate": challenge });
 }
 
 /**
@@ -163,9 +183,10 @@ export function serverError(status: number): Response {
     503: "Service unavailable",
     504: "Gateway timeout",
   };
+  // Like AQC's front, a 503 says when to come back.
   return amadeusErrors(status, [{
     code: AMADEUS_CODES.internalError,
     title: titles[status] ?? "Internal error",
     detail: "An internal error occurred, please contact your administrator",
-  }]);
+  }], status === 503 ? { "retry-after": "1" } : {});
 }

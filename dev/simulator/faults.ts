@@ -4,7 +4,14 @@
  * @module
  */
 
-import { AMADEUS_JSON, oauthError, serverError, tokenRejected, tooManyRequests } from "./errors.ts";
+import {
+  AMADEUS_JSON,
+  notAuthorized,
+  oauthError,
+  serverError,
+  tokenRejected,
+  tooManyRequests,
+} from "./errors.ts";
 import type { ApiFailure, TokenFailure } from "./knobs.ts";
 
 /**
@@ -116,6 +123,8 @@ export async function failureResponse(
       return oauthError(401, "invalid_client", "Client credentials are invalid");
     case "invalid_token":
       return tokenRejected("unknown");
+    case "unauthorized":
+      return notAuthorized(failure.challenge);
     case "hang":
       return await hang(signal);
     case "reset":

@@ -83,6 +83,17 @@ export interface InvalidTokenFailure extends FailureScope {
   mode: "invalid_token";
 }
 
+/**
+ * APIs only: answer a 401 that is *not* about the token (an API refusing this
+ * application or resource), as AQC APIs sometimes do; a new token would not help.
+ */
+export interface UnauthorizedFailure extends FailureScope {
+  /** The failure kind. */
+  mode: "unauthorized";
+  /** A `WWW-Authenticate` header to send along, e.g. `Bearer error="insufficient_scope"`. */
+  challenge?: string;
+}
+
 /** A fault injected into token requests. */
 export type TokenFailure =
   | StatusFailure
@@ -99,7 +110,8 @@ export type ApiFailure =
   | HangFailure
   | ResetFailure
   | MalformedFailure
-  | InvalidTokenFailure;
+  | InvalidTokenFailure
+  | UnauthorizedFailure;
 
 /** What a {@linkcode TokenResponder} gets besides the request. */
 export interface TokenResponderContext {
@@ -146,6 +158,11 @@ export interface SimulatorKnobs {
   tokenBodyOverrides: Record<string, unknown> | null;
   /** Programmatic override of the token endpoint; cannot be set over HTTP. */
   tokenResponder: TokenResponder | null;
+  /**
+   * API answers are compressed (`br` or `gzip`) when the request's `Accept-Encoding`
+   * asks for it, like real AQC; default `true`.
+   */
+  compression: boolean;
 }
 
 /** A partial knob update: absent keys keep their value, `null` or `undefined` restore the default. */
@@ -161,11 +178,20 @@ export const DEFAULT_KNOBS: Readonly<SimulatorKnobs> = Object.freeze({
   contentType: "application/json",
   tokenBodyOverrides: null,
   tokenResponder: null,
+  compression: true,
 });
 
 const KNOB_NAMES = Object.keys(DEFAULT_KNOBS) as (keyof SimulatorKnobs)[];
 const TOKEN_MODES = ["status", "rate_limited", "hang", "reset", "malformed", "invalid_client"];
-const API_MODES = ["status", "rate_limited", "hang", "reset", "malformed", "invalid_token"];
+const API_MODES = [
+  "status",
+  "rate_limited",
+  "hang",
+  "reset",
+  "malformed",
+  "invalid_token",
+  "unauthorized",
+];
 
 /**
  * Applies a validated update to a knob set.
@@ -212,6 +238,9 @@ export function validateKnobs(
   const present = (k: string) => value[k] !== undefined && value[k] !== null;
   for (const k of ["tokenLifetimeSeconds", "tokenLatencyMs", "apiLatencyMs"]) {
     if (present(k)) checkNumber(value[k], k, { min: 0 });
+  }
+  if (present("compression") && typeof value.compression !== "boolean") {
+    throw new TypeError("Knob compression must be a boolean");
   }
   if (present("contentType") && typeof value.contentType !== "string") {
     throw new TypeError("Knob contentType must be a string");

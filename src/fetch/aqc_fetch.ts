@@ -9,6 +9,7 @@ import { anySignal } from "../signal.ts";
 import type { TokenManager } from "../token/manager.ts";
 import type { AccessToken, TokenSource } from "../token/types.ts";
 import { resolveAqcUrl } from "./aqc_path.ts";
+import { describedAnswer, isTokenRejection } from "./upstream_answer.ts";
 
 /** How the token of a request was obtained, for `Server-Timing` and metrics. */
 export interface TokenTiming {
@@ -26,8 +27,20 @@ export interface AqcRequestInit extends RequestInit {
   waitUntil?: (promise: Promise<unknown>) => void;
   /** Called once per token obtained for this call. */
   onToken?: (timing: TokenTiming) => void;
+  /**
+   * Called with the bearer of each attempt, just before it is sent: for a proxy that must
+   * keep it out of what it forwards (an upstream may echo it in a header).
+   */
+  onBearer?: (accessToken: string) => void;
   /** Overrides the fetch's upstream timeout for this call, in ms. */
   timeoutMs?: number;
+  /**
+   * Settles once the caller is done with the answer (e.g. Deno's
+   * `ServeHandlerInfo.completed`). With `signal`, the call then links `signal` and its
+   * timeout with two listeners dropped at that point, instead of an `AbortSignal.any`
+   * (several microseconds per call).
+   */
+  settled?: Promise<unknown>;
 }
 
 /**
@@ -48,9 +61,19 @@ export interface CreateAqcFetchOptions {
   fetch?: typeof fetch;
   /** Upstream timeout per attempt in ms (token time excluded); default 30,000. */
   timeoutMs?: number;
+  /**
+   * Whether the transport decodes `gzip`/`br` bodies but keeps their `Content-Encoding`
+   * and `Content-Length`, as the `fetch` of Deno, Node and workerd does; those headers are
+   * then dropped so that they describe the bytes handed over. Default: `true` for the
+   * global `fetch`, `false` for a custom `fetch`.
+   */
+  transportDecodes?: boolean;
 }
 
 const BODYLESS = new Set(["GET", "HEAD"]);
+
+/** An `Accept-Encoding` that makes Deno's `fetch` skip decoding (measured: case-insensitive). */
+const IDENTITY_ONLY = /^\s*identity\s*$/i;
 
 /** Largest amount by which a call's upstream deadline is rounded up (see below). */
 const MAX_TIMEOUT_GRAIN_MS = 100;
@@ -69,6 +92,33 @@ const SHARE_TIMEOUTS = globalThis.navigator?.userAgent !== "Cloudflare-Workers";
  * work at 6,000 calls per second. `fetch` drops its listener from a signal when the call
  * is over, so sharing one retains nothing.
  */
+/**
+ * A signal that aborts with `caller` or `timeout`, unlinked from both once `settled`
+ * settles: the cheap `AbortSignal.any` for callers that know when they are done (an
+ * unlinked listener on the shared timeout would otherwise live as long as it does).
+ */
+function linkedSignal(
+  caller: AbortSignal,
+  timeout: AbortSignal,
+  settled: Promise<unknown>,
+): AbortSignal {
+  const controller = new AbortController();
+  if (caller.aborted || timeout.aborted) {
+    controller.abort(caller.aborted ? caller.reason : timeout.reason);
+    return controller.signal;
+  }
+  const onCaller = () => controller.abort(caller.reason);
+  const onTimeout = () => controller.abort(timeout.reason);
+  caller.addEventListener("abort", onCaller, { once: true });
+  timeout.addEventListener("abort", onTimeout, { once: true });
+  const unlink = () => {
+    caller.removeEventListener("abort", onCaller);
+    timeout.removeEventListener("abort", onTimeout);
+  };
+  settled.then(unlink, unlink);
+  return controller.signal;
+}
+
 class SharedTimeouts {
   readonly #current = new Map<number, { signal: AbortSignal; until: number }>();
 
@@ -108,8 +158,11 @@ async function replayableBody(
 /**
  * Creates an authenticated AQC `fetch`. Each call gets a token for the office (from
  * cache when possible), sets `Authorization: Bearer …`, and sends the request with a
- * timeout. On a 401 it invalidates exactly that token, obtains a fresh one and replays
- * the request once with the same buffered body; a second 401 is returned as it is. It
+ * timeout. On a 401 about the token (AQC's codes 38190–38193, or `WWW-Authenticate:
+ * Bearer error="invalid_token"`) it invalidates exactly that token, obtains a fresh one
+ * and replays the request once with the same buffered body; a second 401, or a 401 about
+ * anything else, is returned as it is. Answers' `Content-Encoding`/`Content-Length`
+ * describe the bytes of their body. It
  * never sends a request without a token: when none can be had it throws the token
  * error. Other answers, errors included, are returned unchanged.
  *
@@ -140,10 +193,12 @@ export function createAqcFetch(options: CreateAqcFetchOptions): AqcFetch {
     throw new AqcError("config_invalid", "timeoutMs must be a positive number");
   }
   const timeouts = new SharedTimeouts();
+  const decodes = options.transportDecodes ??
+    (options.fetch === undefined || options.fetch === globalThis.fetch);
 
   return async function aqcFetch(officeId, path, init = {}) {
     const url = resolveAqcUrl(tokens.apiUrl, path);
-    const { waitUntil, onToken, timeoutMs, signal, ...requestInit } = init;
+    const { waitUntil, onToken, onBearer, timeoutMs, signal, settled, ...requestInit } = init;
     const method = (requestInit.method ?? "GET").toUpperCase();
     const headers = new Headers(requestInit.headers);
     headers.delete("authorization");
@@ -162,6 +217,7 @@ export function createAqcFetch(options: CreateAqcFetchOptions): AqcFetch {
     };
     const send = async (accessToken: string): Promise<Response> => {
       headers.set("authorization", `Bearer ${accessToken}`);
+      onBearer?.(accessToken);
       const timeout = timeouts.signal(timeoutMs ?? defaultTimeoutMs);
       try {
         return await transport(url, {
@@ -170,7 +226,11 @@ export function createAqcFetch(options: CreateAqcFetchOptions): AqcFetch {
           headers,
           body: body ?? null,
           redirect: requestInit.redirect ?? "manual",
-          signal: signal ? anySignal([signal, timeout]) : timeout,
+          signal: !signal
+            ? timeout
+            : settled === undefined
+            ? anySignal([signal, timeout])
+            : linkedSignal(signal, timeout, settled),
         });
       } catch (error) {
         if (signal?.aborted) throw signal.reason;
@@ -181,9 +241,17 @@ export function createAqcFetch(options: CreateAqcFetchOptions): AqcFetch {
       }
     };
 
+    // Deno's fetch leaves a body encoded when the request said exactly "identity" (an
+    // upstream that compresses anyway then keeps its label).
+    const decoded = decodes && !IDENTITY_ONLY.test(headers.get("accept-encoding") ?? "");
     const first = await token(false);
     const response = await send(first.accessToken);
-    if (response.status !== 401) return response;
+    if (response.status !== 401) return describedAnswer(response, decoded);
+    // Only a 401 about the token costs it: any other (an API refusing the request, or a
+    // caller provoking 401s on purpose) goes back as it is, and the token stays.
+    if (!(await isTokenRejection(response, decoded))) {
+      return describedAnswer(response, decoded);
+    }
     await tokens.invalidate(officeId, first.accessToken);
     let fresh: AccessToken;
     try {
@@ -192,8 +260,10 @@ export function createAqcFetch(options: CreateAqcFetchOptions): AqcFetch {
       await response.body?.cancel();
       throw error;
     }
-    if (fresh.accessToken === first.accessToken) return response;
+    if (fresh.accessToken === first.accessToken) {
+      return describedAnswer(response, decoded);
+    }
     await response.body?.cancel();
-    return await send(fresh.accessToken);
+    return describedAnswer(await send(fresh.accessToken), decoded);
   };
 }

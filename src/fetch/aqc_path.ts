@@ -9,8 +9,17 @@ function refuse(reason: string): AqcError {
   return new AqcError("path_invalid", `Request path ${reason}`);
 }
 
-/** A `.` or `..` segment anywhere in a path. */
-const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
+/**
+ * A `.` or `..` segment anywhere in a path, also with a `;` parameter (`..;`, `.;x`):
+ * Tomcat-style upstreams drop the parameter and then follow the traversal.
+ */
+const DOT_SEGMENT = /(?:^|\/)\.\.?(?:[/;]|$)/;
+
+/** A percent-escape still present after the decode rounds (e.g. four levels of `%25`). */
+const ESCAPE = /%[0-9A-Fa-f]{2}/;
+
+/** Rounds of percent-decoding a path is checked after. */
+const DECODE_ROUNDS = 3;
 
 interface Root {
   apiUrl: string;
@@ -38,8 +47,9 @@ function parseRoot(apiUrl: string): Root {
 
 /**
  * Resolves `path` (with its query string) below `apiUrl`. The path must start with a
- * single `/` and may not contain empty, `.` or `..` segments, backslashes, spaces or
- * control characters, written plainly or percent-encoded in any casing, so that no
+ * single `/` and may not contain empty, `.` or `..` segments (also with a `;` parameter,
+ * as in `..;`), backslashes, spaces or control characters, written plainly or
+ * percent-encoded in any casing (at most three levels deep), so that no
  * spelling of it escapes the API root or reaches another host. An encoded slash inside a
  * segment (`%2F`, found in base64 order ids) is allowed.
  *
@@ -66,7 +76,7 @@ export function resolveAqcUrl(apiUrl: string, path: string): URL {
   // Checked after each round of decoding too: an upstream that decodes %2e%2e%2f (or
   // decodes twice) must still find no traversal to follow.
   const spellings = [pathname];
-  for (let round = 0; round < 3 && spellings[round].includes("%"); round++) {
+  for (let round = 0; round < DECODE_ROUNDS && spellings[round].includes("%"); round++) {
     try {
       spellings.push(decodeURIComponent(spellings[round]));
     } catch {
@@ -74,6 +84,10 @@ export function resolveAqcUrl(apiUrl: string, path: string): URL {
       if (round === 0) throw refuse("has a malformed percent-encoding");
       break;
     }
+  }
+  // An upstream that decodes once more than we did would see what we never checked.
+  if (spellings.length > DECODE_ROUNDS && ESCAPE.test(spellings[DECODE_ROUNDS])) {
+    throw refuse("has too many levels of percent-encoding");
   }
   for (const text of spellings) {
     // deno-lint-ignore no-control-regex -- control characters are exactly what is refused

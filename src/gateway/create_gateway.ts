@@ -7,7 +7,6 @@ import { type Context, Hono } from "@hono/hono";
 import { bearerAuth } from "@hono/hono/bearer-auth";
 import { bodyLimit } from "@hono/hono/body-limit";
 import { HTTPException } from "@hono/hono/http-exception";
-import { requestId } from "@hono/hono/request-id";
 import { secureHeaders } from "@hono/hono/secure-headers";
 import type { AqcConfig, GatewayKey } from "../config/load_config.ts";
 import { AqcError } from "../errors.ts";
@@ -16,6 +15,8 @@ import { normalizeOfficeId } from "../office.ts";
 import type { TokenManager } from "../token/manager.ts";
 import { GatewayKeyVerifier, keyAllowsOffice } from "./caller_auth.ts";
 import { forwardRequestHeaders, forwardResponseHeaders } from "./headers.ts";
+import { isSecurityPath } from "./path_policy.ts";
+import { ABANDONABLE_METHODS, callerRequestId, requestPolicy } from "./request_policy.ts";
 import { problem } from "./problem.ts";
 import { problemFromError } from "./problem_from_error.ts";
 import { createTokenManager, type CreateTokenManagerOptions } from "./token_manager.ts";
@@ -57,8 +58,12 @@ export interface GatewayLogEntry {
   message: string;
   /** The problem code. */
   code: string;
-  /** The request id, also sent as `X-Request-Id` on the gateway's own error answers. */
+  /** The gateway's id of the request, sent as `X-Request-Id` on every answer. */
   requestId?: string;
+  /** The caller's own `X-Request-Id`, bounded and sanitised (never used as the id). */
+  callerRequestId?: string;
+  /** The `id` of the caller's gateway key, once authenticated. */
+  keyId?: string;
   /** The office, canonical, when known. */
   officeId?: string;
 }
@@ -138,17 +143,28 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   const log = options.log ?? ((entry: GatewayLogEntry) => console.warn(JSON.stringify(entry)));
   const storeKind = options.store ? "custom" : config.upstash ? "upstash" : "memory";
 
+  /** The request's identifying fields of a log line. */
+  const who = (
+    c: Context<GatewayEnv>,
+  ): Pick<GatewayLogEntry, "requestId" | "callerRequestId" | "keyId"> => {
+    const callerId = callerRequestId(c.req.raw.headers);
+    const key = c.get("gatewayKey");
+    return {
+      requestId: c.get("requestId"),
+      ...(callerId === undefined ? {} : { callerRequestId: callerId }),
+      ...(key === undefined ? {} : { keyId: key.id }),
+    };
+  };
+
   const fail = (c: Context<GatewayEnv>, error: unknown, officeId?: string): Response => {
     if (error instanceof AqcError) {
       const response = problemFromError(error);
-      // The id callers quote to operators; proxied answers are left exactly as AQC sent them.
-      response.headers.set("x-request-id", c.get("requestId"));
       if (response.status >= 500) {
         log({
           level: "warn",
           message: error.message,
           code: error.code,
-          requestId: c.get("requestId"),
+          ...who(c),
           ...(officeId ? { officeId } : {}),
         });
       }
@@ -158,15 +174,14 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
       level: "error",
       message: error instanceof Error ? error.name : "Unknown error",
       code: "internal_error",
-      requestId: c.get("requestId"),
+      ...who(c),
     });
-    return problem("internal_error", "The gateway failed to handle the request", {
-      headers: { "x-request-id": c.get("requestId") },
-    });
+    return problem("internal_error", "The gateway failed to handle the request");
   };
 
   const app = new Hono<GatewayEnv>();
-  app.use(requestId());
+  // First of all: the method allowlist, and the gateway's own request id on every answer.
+  app.use(requestPolicy());
 
   const unauthorized = (c: Context) => {
     const detail = c.req.header("authorization") === undefined
@@ -231,7 +246,7 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
       const officeId = officeFor(c);
       if (officeId instanceof Response) return officeId;
       try {
-        // No request.signal here either (see the proxy route below).
+        // No caller signal: the token flight is shared, and a token costs nothing to keep.
         const token = await tokens.getToken(officeId);
         return c.json(
           {
@@ -258,21 +273,36 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
       if (officeId instanceof Response) return officeId;
       const request = c.req.raw;
       const method = request.method;
+      const path = upstreamPath(request.url);
+      if (isSecurityPath(path)) {
+        // Refused before any token is spent: the security API (the token endpoint among
+        // it) only answers the gateway itself.
+        return problem("path_invalid", "Paths under /v1/security/ are not served by the gateway");
+      }
+      // A caller that hangs up before AQC answers abandons an idempotent call (Deno's
+      // request.signal aborts on disconnect; with the legacy abort behaviour it also aborts
+      // once the answer was fully sent, when there is nothing left to cut).
+      const signal = ABANDONABLE_METHODS.has(method) ? request.signal : undefined;
+      // On `deno serve` the second handler argument (Hono's env) is the ServeHandlerInfo,
+      // whose `completed` settles once the answer is sent: the signal is linked cheaply.
+      const completed = (c.env as { completed?: unknown } | undefined)?.completed;
+      const settled = signal !== undefined && completed instanceof Promise ? completed : undefined;
       let upstreamStarted = 0;
+      let bearer = "";
       // Server-Timing, written here rather than by Hono's timing middleware, which cost a
       // middleware layer, a Map, an array and a header append on every request.
       let serverTiming = "";
       try {
-        const response = await aqcFetch(officeId, upstreamPath(request.url), {
+        const response = await aqcFetch(officeId, path, {
           method,
           headers: forwardRequestHeaders(request.headers),
           body: method === "GET" || method === "HEAD" ? null : request.body,
-          // request.signal is not linked to the upstream call: on Deno reading it prints a
-          // deprecation warning (it also aborts after successful responses), and linking it
-          // cost an AbortSignal.any per request. The call is bounded by the upstream
-          // timeout, and a caller that leaves mid-answer cancels the streamed body, which
-          // cancels the upstream fetch.
+          // A caller that leaves mid-answer cancels the streamed body, which cancels the
+          // upstream fetch; the signal covers the time before AQC's headers arrive.
+          ...(signal === undefined ? {} : { signal }),
+          ...(settled === undefined ? {} : { settled }),
           waitUntil: executionWaitUntil(c),
+          onBearer: (accessToken) => (bearer = accessToken),
           onToken: (timing) => {
             serverTiming += `${serverTiming === "" ? "" : ","}${
               timing.replay ? "token-replay" : "token"
@@ -280,7 +310,7 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
             upstreamStarted = performance.now();
           },
         });
-        const headers = forwardResponseHeaders(response.headers);
+        const headers = forwardResponseHeaders(response.headers, bearer);
         headers.push([
           "server-timing",
           `${serverTiming},upstream;dur=${(performance.now() - upstreamStarted).toFixed(1)}`,
@@ -291,6 +321,8 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
           headers,
         });
       } catch (error) {
+        // The caller is gone: nobody reads this answer, and it is not an error of ours.
+        if (signal?.aborted) return new Response(null, { status: 499 });
         if (!(error instanceof AqcError)) throw error;
         const answer = fail(c, error, officeId);
         if (serverTiming !== "") answer.headers.set("server-timing", serverTiming);

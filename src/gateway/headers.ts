@@ -1,77 +1,99 @@
 /**
- * Which headers cross the gateway: end-to-end ones only (RFC 9110 §7.6.1).
+ * Which headers cross the gateway: an allowlist each way. Anything not named here stays
+ * behind, so a header nobody thought of (a proxy's identity header, a cookie, a method
+ * override, an upstream's CORS grant) never crosses by default.
  *
  * @module
  */
 
-/** Hop-by-hop headers, plus those the gateway owns on the way in. */
-const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
+/**
+ * Caller → AQC: what an AQC API reads (content negotiation, conditional requests, trace
+ * context). Not `accept-encoding`: the runtime asks AQC for the encodings it decodes
+ * (`gzip, br`) whatever the caller accepts, and the caller gets the decoded bytes (see
+ * `createAqcFetch`), so a caller's `identity` or `deflate` cannot cost the AQC link its
+ * compression or bring back bytes the runtime cannot decode. `content-length` is
+ * recomputed by `fetch`. Identity and proxy headers (`x-forwarded-*`, `forwarded`, `x-real-ip`, `via`,
+ * `max-forwards`), `cookie`, method overrides, `authorization` (the caller's gateway key)
+ * and hop-by-hop headers are not on it.
+ */
+const REQUEST_ALLOWED = new Set([
+  "accept",
+  "accept-language",
+  "content-encoding",
+  "content-language",
+  "content-type",
+  "if-match",
+  "if-modified-since",
+  "if-none-match",
+  "if-unmodified-since",
+  "prefer",
+  "traceparent",
+  "tracestate",
 ]);
 
-/** Never forwarded upstream: the caller's key, the host, and lengths fetch recomputes. */
-const REQUEST_OWNED = new Set(["authorization", "host", "content-length", "expect"]);
+/**
+ * AQC → caller: representation and caching metadata, `retry-after`, `www-authenticate`
+ * (says *why* AQC refused; it never carries a token) and `location`. Not on it:
+ * `set-cookie` (AQC's session cookies are the gateway's, never a caller's), CORS grants
+ * (the gateway, not AQC, decides who may read its answers from a browser), server and
+ * infrastructure headers, and hop-by-hop headers.
+ */
+const RESPONSE_ALLOWED = new Set([
+  "cache-control",
+  "content-disposition",
+  "content-encoding",
+  "content-language",
+  "content-length",
+  "content-type",
+  "etag",
+  "expires",
+  "last-modified",
+  "location",
+  "retry-after",
+  "vary",
+  "www-authenticate",
+]);
 
-function connectionNamed(headers: Headers): Set<string> {
-  const named = new Set<string>();
-  const value = headers.get("connection");
-  if (value !== null) {
-    for (const token of value.split(",")) {
-      const name = token.trim().toLowerCase();
-      if (name !== "") named.add(name);
-    }
-  }
-  return named;
+/** Amadeus' own headers (`Ama-Client-Ref`, `ama-request-id`, …) cross both ways. */
+function isAmadeusHeader(name: string): boolean {
+  return name.startsWith("ama-");
 }
 
 /**
- * Copies the end-to-end headers of a caller's request in one pass: drops hop-by-hop
- * headers and every header named in `Connection`, the caller's `Authorization` (their
- * gateway key), `Proxy-Authorization`, `Host` and `Content-Length`.
+ * Copies the allowlisted headers of a caller's request in one pass: the end-to-end
+ * headers an AQC API uses, and `ama-*`. The caller's `Authorization` never crosses (the
+ * bearer is set afterwards).
  *
  * Returns name/value pairs rather than a `Headers`: whoever sends them builds its
  * `Headers` from the pairs at once, where copying a `Headers` would iterate (sort and
  * combine) it again.
  *
  * @param headers The caller's headers.
- * @returns Headers safe to send to AQC (the bearer is set afterwards).
+ * @returns Headers safe to send to AQC.
  */
 export function forwardRequestHeaders(headers: Headers): [string, string][] {
-  const named = connectionNamed(headers);
   const out: [string, string][] = [];
   for (const [name, value] of headers) {
-    if (HOP_BY_HOP.has(name) || REQUEST_OWNED.has(name) || named.has(name)) continue;
-    out.push([name, value]);
+    if (REQUEST_ALLOWED.has(name) || isAmadeusHeader(name)) out.push([name, value]);
   }
   return out;
 }
 
 /**
- * Copies the end-to-end headers of AQC's answer in one pass: drops hop-by-hop headers
- * and every header named in `Connection`. Pairs, for the same reason as
- * {@linkcode forwardRequestHeaders}.
+ * Copies the allowlisted headers of AQC's answer in one pass, leaving out any whose value
+ * holds `bearer` (an upstream echoing the token it was sent). Pairs, for the same reason
+ * as {@linkcode forwardRequestHeaders}.
  *
  * @param headers AQC's headers.
+ * @param bearer The AQC token the request carried; `""` when unknown.
  * @returns Headers to send to the caller.
  */
-export function forwardResponseHeaders(headers: Headers): [string, string][] {
-  const named = connectionNamed(headers);
+export function forwardResponseHeaders(headers: Headers, bearer = ""): [string, string][] {
   const out: [string, string][] = [];
-  let cookies = false;
   for (const [name, value] of headers) {
-    if (HOP_BY_HOP.has(name) || named.has(name)) continue;
-    // Set-Cookie is the one header Headers iteration may fold; copied faithfully below.
-    if (name === "set-cookie") cookies = true;
-    else out.push([name, value]);
+    if (!RESPONSE_ALLOWED.has(name) && !isAmadeusHeader(name)) continue;
+    if (bearer !== "" && value.includes(bearer)) continue;
+    out.push([name, value]);
   }
-  if (cookies) { for (const cookie of headers.getSetCookie()) out.push(["set-cookie", cookie]); }
   return out;
 }

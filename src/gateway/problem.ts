@@ -12,6 +12,7 @@ export type ProblemCode =
   | "office_forbidden"
   | "payload_too_large"
   | "not_found"
+  | "method_not_allowed"
   | "not_ready"
   | "internal_error";
 
@@ -31,6 +32,7 @@ const TITLES: Record<ProblemCode, string> = {
   office_forbidden: "Office not allowed for this key",
   payload_too_large: "Request body too large",
   not_found: "Not found",
+  method_not_allowed: "Method not allowed",
   not_ready: "Not ready",
   internal_error: "Internal error",
 };
@@ -52,6 +54,7 @@ export const PROBLEM_STATUS: Record<ProblemCode, number> = {
   office_forbidden: 403,
   payload_too_large: 413,
   not_found: 404,
+  method_not_allowed: 405,
   not_ready: 503,
   internal_error: 500,
 };
