@@ -19,6 +19,8 @@ import { forwardRequestHeaders, forwardResponseHeaders } from "./headers.ts";
 import { problem } from "./problem.ts";
 import { problemFromError } from "./problem_from_error.ts";
 import { createTokenManager, type CreateTokenManagerOptions } from "./token_manager.ts";
+import { createOpsGuard, type GuardEvent } from "./ops_guard.ts";
+import { opsRedisFor } from "./shared/ops_redis_for.ts";
 
 /** Hono environment of the gateway: the authenticated key lives in `c.var.gatewayKey`. */
 export type GatewayEnv = {
@@ -69,6 +71,8 @@ export interface GatewayOptions extends CreateTokenManagerOptions {
   tokens?: TokenManager;
   /** Log sink; default `console.warn` of one JSON line. */
   log?: (entry: GatewayLogEntry) => void;
+  /** Caller rate-limit rejections and AQC 429 holds, for metrics. */
+  onGuardEvent?: (event: GuardEvent) => void;
 }
 
 const ROUTE_PREFIX = "/aqc/";
@@ -137,6 +141,12 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   });
   const log = options.log ?? ((entry: GatewayLogEntry) => console.warn(JSON.stringify(entry)));
   const storeKind = options.store ? "custom" : config.upstash ? "upstash" : "memory";
+  // Rate limits and AQC 429 holds (src/gateway/ops_guard.ts).
+  const opsRedis = opsRedisFor(config, options.redis);
+  const guard = createOpsGuard(config, {
+    ...(opsRedis === undefined ? {} : { redis: opsRedis }),
+    ...(options.onGuardEvent === undefined ? {} : { onEvent: options.onGuardEvent }),
+  });
 
   const fail = (c: Context<GatewayEnv>, error: unknown, officeId?: string): Response => {
     if (error instanceof AqcError) {
@@ -253,6 +263,7 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
     "/aqc/:office/*",
     callerAuth,
     limit,
+    guard.middleware,
     async (c) => {
       const officeId = officeFor(c);
       if (officeId instanceof Response) return officeId;

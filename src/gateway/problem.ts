@@ -13,7 +13,9 @@ export type ProblemCode =
   | "payload_too_large"
   | "not_found"
   | "not_ready"
-  | "internal_error";
+  | "internal_error"
+  | "caller_rate_limited"
+  | "upstream_rate_limited";
 
 const TITLES: Record<ProblemCode, string> = {
   config_invalid: "Gateway misconfigured",
@@ -31,6 +33,8 @@ const TITLES: Record<ProblemCode, string> = {
   not_found: "Not found",
   not_ready: "Not ready",
   internal_error: "Internal error",
+  caller_rate_limited: "Gateway key over its rate limit",
+  upstream_rate_limited: "AQC is rate limiting this office",
 };
 
 /** The HTTP status each code is answered with. */
@@ -50,6 +54,8 @@ export const PROBLEM_STATUS: Record<ProblemCode, number> = {
   not_found: 404,
   not_ready: 503,
   internal_error: 500,
+  caller_rate_limited: 429,
+  upstream_rate_limited: 429,
 };
 
 /** Options of {@linkcode problem}. */
