@@ -21,6 +21,8 @@ import { problemFromError } from "./problem_from_error.ts";
 import { createTokenManager, type CreateTokenManagerOptions } from "./token_manager.ts";
 import { createOpsGuard, type GuardEvent } from "./ops_guard.ts";
 import { opsRedisFor } from "./shared/ops_redis_for.ts";
+import { RequestStats } from "./status/stats.ts";
+import { statusRoute } from "./status/route.ts";
 
 /** Hono environment of the gateway: the authenticated key lives in `c.var.gatewayKey`. */
 export type GatewayEnv = {
@@ -143,8 +145,13 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   const storeKind = options.store ? "custom" : config.upstash ? "upstash" : "memory";
   // Rate limits and AQC 429 holds (src/gateway/ops_guard.ts).
   const opsRedis = opsRedisFor(config, options.redis);
+  // Requests per office are counted only when someone may read them (an admin key).
+  const stats = config.gatewayKeys.some((key) => key.admin === true)
+    ? new RequestStats()
+    : undefined;
   const guard = createOpsGuard(config, {
     ...(opsRedis === undefined ? {} : { redis: opsRedis }),
+    ...(stats === undefined ? {} : { stats }),
     ...(options.onGuardEvent === undefined ? {} : { onEvent: options.onGuardEvent }),
   });
 
@@ -235,6 +242,11 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
     }
     return officeId;
   };
+
+  if (stats !== undefined) {
+    const sources = { inspect: () => tokens.inspect(), guard, stats, storeKind };
+    app.get("/status", own, callerAuth, statusRoute(sources));
+  }
 
   if (config.exposeTokens) {
     app.post("/token/:office", own, callerAuth, async (c) => {

@@ -15,7 +15,8 @@ export type ProblemCode =
   | "not_ready"
   | "internal_error"
   | "caller_rate_limited"
-  | "upstream_rate_limited";
+  | "upstream_rate_limited"
+  | "admin_required";
 
 const TITLES: Record<ProblemCode, string> = {
   config_invalid: "Gateway misconfigured",
@@ -35,6 +36,7 @@ const TITLES: Record<ProblemCode, string> = {
   internal_error: "Internal error",
   caller_rate_limited: "Gateway key over its rate limit",
   upstream_rate_limited: "AQC is rate limiting this office",
+  admin_required: "Admin gateway key required",
 };
 
 /** The HTTP status each code is answered with. */
@@ -56,6 +58,7 @@ export const PROBLEM_STATUS: Record<ProblemCode, number> = {
   internal_error: 500,
   caller_rate_limited: 429,
   upstream_rate_limited: 429,
+  admin_required: 403,
 };
 
 /** Options of {@linkcode problem}. */

@@ -74,6 +74,28 @@ interface CachedToken {
   refreshAt: number;
   /** Answer objects made once, so a warm hit allocates nothing. */
   views: Record<TokenSource, AccessToken>;
+  /** Where the token came from when it was installed (for `inspect`). */
+  source: TokenSource;
+}
+
+/** One office as this isolate holds it (status pages); never the token itself. */
+export interface OfficeTokenState {
+  /** The canonical office. */
+  officeId: string;
+  /** Where the cached token came from, when one is cached. */
+  source?: TokenSource;
+  /** Epoch ms of the token request behind the cached token. */
+  issuedAt?: number;
+  /** Epoch ms the cached token expires. */
+  expiresAt?: number;
+  /** Epoch ms after which it is never sent. */
+  usableUntil?: number;
+  /** Epoch ms from which it is refreshed (in the background). */
+  refreshAt?: number;
+  /** Whether a token request for the office is in flight. */
+  refreshing: boolean;
+  /** The failure in force (this isolate's, or shared through the store), if any. */
+  failure?: { code: AqcErrorCode; until: number; status?: number };
 }
 
 interface Flight {
@@ -359,6 +381,46 @@ export class TokenManager {
   }
 
   /**
+   * What this isolate holds per office, for status pages: no token, no I/O, at most `limit`
+   * offices.
+   *
+   * @example
+   * ```ts ignore
+   * for (const office of tokens.inspect()) console.log(office.officeId, office.source);
+   * ```
+   *
+   * @param limit Most offices returned; default 256.
+   * @returns One state per office.
+   */
+  inspect(limit = 256): OfficeTokenState[] {
+    const out: OfficeTokenState[] = [];
+    for (const entry of this.#entries.values()) {
+      if (out.length >= limit) break;
+      const token = entry.token;
+      const failure = entry.failure;
+      out.push({
+        officeId: entry.officeId,
+        refreshing: entry.flight !== undefined,
+        ...(token === undefined ? {} : {
+          source: token.source,
+          issuedAt: token.stored.issuedAt,
+          expiresAt: token.stored.expiresAt,
+          usableUntil: token.stored.usableUntil,
+          refreshAt: token.refreshAt,
+        }),
+        ...(failure === undefined ? {} : {
+          failure: {
+            code: failure.code,
+            until: failure.until,
+            ...(failure.status === undefined ? {} : { status: failure.status }),
+          },
+        }),
+      });
+    }
+    return out;
+  }
+
+  /**
    * Resolves once every background refresh started so far has settled. Useful in tests
    * and before an isolate is shut down.
    *
@@ -516,6 +578,7 @@ export class TokenManager {
       stored,
       refreshAt: Math.min(token.expiresAt - Math.max(lead, skew), usableUntil),
       views,
+      source,
     };
     entry.failure = undefined;
     entry.nextBackgroundAt = 0;
