@@ -23,6 +23,7 @@ import { createOpsGuard, type GuardEvent } from "./ops_guard.ts";
 import { opsRedisFor } from "./shared/ops_redis_for.ts";
 import { RequestStats } from "./status/stats.ts";
 import { statusRoute } from "./status/route.ts";
+import { type GatewayTelemetry, tokenOptionsWith } from "./telemetry.ts";
 
 /** Hono environment of the gateway: the authenticated key lives in `c.var.gatewayKey`. */
 export type GatewayEnv = {
@@ -75,6 +76,8 @@ export interface GatewayOptions extends CreateTokenManagerOptions {
   log?: (entry: GatewayLogEntry) => void;
   /** Caller rate-limit rejections and AQC 429 holds, for metrics. */
   onGuardEvent?: (event: GuardEvent) => void;
+  /** Traces and metrics (e.g. `otelTelemetry()` of the `./otel` entry); default none. */
+  telemetry?: GatewayTelemetry;
 }
 
 const ROUTE_PREFIX = "/aqc/";
@@ -135,11 +138,13 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   if (config.gatewayKeys.length === 0) {
     throw new AqcError("config_invalid", "AQC_GATEWAY_KEYS is required for the gateway");
   }
-  const tokens = options.tokens ?? createTokenManager(config, options);
+  const telemetry = options.telemetry;
+  const tokens = options.tokens ?? createTokenManager(config, tokenOptionsWith(options));
+  const transport = telemetry ? telemetry.wrapFetch(options.fetch ?? fetch) : options.fetch;
   const aqcFetch = createAqcFetch({
     tokens,
     timeoutMs: config.upstreamTimeoutMs,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(transport ? { fetch: transport } : {}),
   });
   const log = options.log ?? ((entry: GatewayLogEntry) => console.warn(JSON.stringify(entry)));
   const storeKind = options.store ? "custom" : config.upstash ? "upstash" : "memory";
@@ -152,8 +157,14 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   const guard = createOpsGuard(config, {
     ...(opsRedis === undefined ? {} : { redis: opsRedis }),
     ...(stats === undefined ? {} : { stats }),
-    ...(options.onGuardEvent === undefined ? {} : { onEvent: options.onGuardEvent }),
+    ...(options.onGuardEvent === undefined && telemetry === undefined ? {} : {
+      onEvent: (event: GuardEvent) => {
+        telemetry?.onGuardEvent(event);
+        options.onGuardEvent?.(event);
+      },
+    }),
   });
+  telemetry?.bind(tokens, guard);
 
   const fail = (c: Context<GatewayEnv>, error: unknown, officeId?: string): Response => {
     if (error instanceof AqcError) {
@@ -184,6 +195,7 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
 
   const app = new Hono<GatewayEnv>();
   app.use(requestId());
+  if (telemetry) app.use(telemetry.middleware);
 
   const unauthorized = (c: Context) => {
     const detail = c.req.header("authorization") === undefined
@@ -301,6 +313,7 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
               timing.replay ? "token-replay" : "token"
             };dur=${timing.durationMs.toFixed(1)};desc="${timing.source}"`;
             upstreamStarted = performance.now();
+            telemetry?.onToken(timing);
           },
         });
         const headers = forwardResponseHeaders(response.headers);
