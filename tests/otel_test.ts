@@ -12,6 +12,7 @@ import type { ResourceMetrics } from "@opentelemetry/sdk-metrics";
 import { DEFAULT_CLIENT_SECRET, type EchoBody, serveSimulator } from "../dev/simulator/mod.ts";
 import { generateGatewayKey } from "../src/gateway/mod.ts";
 import { METRICS, otelRegistered, otelTelemetry } from "../src/otel/mod.ts";
+import { MAX_OFFICE_LABELS } from "../src/otel/telemetry.ts";
 import { encodings, findLeaks } from "./helpers/leaks.ts";
 import { opsEnv, opsGateway } from "./helpers/ops_gateway.ts";
 import { startOtelSdk } from "./helpers/otel.ts";
@@ -206,4 +207,42 @@ Deno.test("no telemetry option: the gateway records nothing even with an SDK aro
   const gw = opsGateway(opsEnv(served.url, [entry]));
   assert.equal((await gw.get(key, OFFICE)).status, 200);
   assert.equal(sdk.spans().length, 0);
+});
+
+Deno.test("telemetry stays bounded: office labels capped, unknown methods named _OTHER", async () => {
+  await using sdk = startOtelSdk();
+  await using served = await serveSimulator();
+  const { key, entry } = await generateGatewayKey("web", ["*"]);
+  const telemetry = otelTelemetry({
+    tracerProvider: sdk.tracerProvider,
+    meterProvider: sdk.meterProvider,
+  });
+  for (let i = 0; i < MAX_OFFICE_LABELS + 100; i++) {
+    telemetry.onTokenEvent({
+      type: "token_fetch_failed",
+      officeId: `NCE${String(i).padStart(6, "0")}`,
+      code: "credentials_rejected",
+      attempt: 1,
+      willRetry: false,
+    });
+  }
+  const offices = new Set(
+    metricPoints(await sdk.metrics(), METRICS.tokenRequests).map((p) =>
+      p.attributes["aqc.office_id"]
+    ),
+  );
+  assert.equal(offices.size, MAX_OFFICE_LABELS + 1);
+  assert.ok(offices.has("_other"));
+
+  const gw = opsGateway(opsEnv(served.url, [entry]), { telemetry });
+  const response = await gw.app.fetch(
+    new Request(`http://127.0.0.1/aqc/${OFFICE}/v1/echo/x`, {
+      method: "FROBNICATE",
+      headers: { authorization: `Bearer ${key}` },
+    }),
+  );
+  await response.body?.cancel();
+  const server = sdk.spans().find((s) => s.kind === SpanKind.SERVER)!;
+  assert.equal(server.name, "_OTHER /aqc/:office/*");
+  assert.equal(server.attributes["http.request.method"], "_OTHER");
 });

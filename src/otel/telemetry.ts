@@ -49,6 +49,15 @@ const OFFICE = createContextKey("aqc-edge office");
 /** How long after a peer's lease an L2 read counts as the `peer` source. */
 const PEER_WINDOW_MS = 2_000;
 const ROUTES = new Set(["/healthz", "/readyz", "/status"]);
+/** Methods named as they are; any other is `_OTHER` (semantic conventions; bounded names). */
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"]);
+/** Distinct office label values per metric stream; later offices are `_other`. */
+export const MAX_OFFICE_LABELS = 256;
+
+function methodOf(method: string): string {
+  const upper = method.toUpperCase();
+  return METHODS.has(upper) ? upper : "_OTHER";
+}
 
 function routeOf(path: string): string {
   if (path.startsWith("/aqc/")) return "/aqc/:office/*";
@@ -102,6 +111,14 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): GatewayTeleme
   let tokens: TokenManager | undefined;
   let apiUrl: URL | undefined;
   const peerAt = new Map<string, number>();
+  // A "*" key may name any valid office id: metric labels must stay bounded whatever is sent.
+  const officeLabels = new Set<string>();
+  const officeLabel = (officeId: string): string => {
+    if (officeLabels.has(officeId)) return officeId;
+    if (officeLabels.size >= MAX_OFFICE_LABELS) return "_other";
+    officeLabels.add(officeId);
+    return officeId;
+  };
 
   const middleware: MiddlewareHandler = async (c, next) => {
     const request = c.req.raw;
@@ -109,14 +126,15 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): GatewayTeleme
     const route = routeOf(path);
     const officeId = officeOf(path);
     const parent = extractContext(request.headers);
+    const method = methodOf(request.method);
     const attributes: Attributes = {
-      "http.request.method": request.method,
+      "http.request.method": method,
       "http.route": route,
       "url.scheme": request.url.startsWith("https:") ? "https" : "http",
       "url.path": route === "unmatched" ? "unmatched" : path.slice(0, 256),
     };
     if (officeId !== undefined) attributes["aqc.office_id"] = officeId;
-    const span = tracer.startSpan(`${request.method} ${route}`, {
+    const span = tracer.startSpan(`${method} ${route}`, {
       kind: SpanKind.SERVER,
       attributes,
     }, parent);
@@ -136,7 +154,7 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): GatewayTeleme
       }
       span.end();
       instruments.serverDuration.record((performance.now() - started) / 1000, {
-        "http.request.method": request.method,
+        "http.request.method": method,
         "http.route": route,
         "http.response.status_code": status,
       });
@@ -146,8 +164,7 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): GatewayTeleme
   const wrapFetch = (transport: typeof fetch): typeof fetch => {
     return async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
       const url = new URL(input instanceof Request ? input.url : String(input));
-      const method = (init?.method ?? (input instanceof Request ? input.method : "GET"))
-        .toUpperCase();
+      const method = methodOf(init?.method ?? (input instanceof Request ? input.method : "GET"));
       const active = context.active();
       const officeId = active.getValue(OFFICE) as string | undefined;
       const attributes: Attributes = {
@@ -162,7 +179,9 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): GatewayTeleme
       const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : {}));
       injectContext(trace.setSpan(active, span), headers);
       const started = performance.now();
-      const labels: Attributes = officeId === undefined ? {} : { "aqc.office_id": officeId };
+      const labels: Attributes = officeId === undefined
+        ? {}
+        : { "aqc.office_id": officeLabel(officeId) };
       try {
         const response = await transport(input, { ...init, headers });
         span.setAttribute("http.response.status_code", response.status);
@@ -208,9 +227,10 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): GatewayTeleme
 
   const onTokenEvent = (event: TokenEvent): void => {
     const office = { "aqc.office_id": event.officeId };
+    const label = { "aqc.office_id": officeLabel(event.officeId) };
     switch (event.type) {
       case "token_fetched": {
-        instruments.tokenRequests.add(1, { ...office, "aqc.outcome": "success" });
+        instruments.tokenRequests.add(1, { ...label, "aqc.outcome": "success" });
         const attributes: Attributes = {
           ...office,
           "http.request.method": "POST",
@@ -226,7 +246,7 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): GatewayTeleme
         break;
       }
       case "token_fetch_failed": {
-        instruments.tokenRequests.add(1, { ...office, "aqc.outcome": event.code });
+        instruments.tokenRequests.add(1, { ...label, "aqc.outcome": event.code });
         const attributes: Attributes = {
           ...office,
           "aqc.error_code": event.code,
@@ -277,11 +297,11 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): GatewayTeleme
       case "upstream_held":
         instruments.rateLimited.add(1, {
           "aqc.limit.reason": "upstream_hold",
-          "aqc.office_id": event.officeId,
+          "aqc.office_id": officeLabel(event.officeId),
         });
         break;
       case "upstream_429":
-        instruments.upstream429.add(1, { "aqc.office_id": event.officeId });
+        instruments.upstream429.add(1, { "aqc.office_id": officeLabel(event.officeId) });
         break;
     }
   };
