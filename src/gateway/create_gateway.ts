@@ -195,7 +195,7 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
 
   const app = new Hono<GatewayEnv>();
   app.use(requestId());
-  if (telemetry) app.use(telemetry.middleware);
+  if (telemetry) app.use((c, next) => telemetry.middleware(c, next));
 
   const unauthorized = (c: Context) => {
     const detail = c.req.header("authorization") === undefined

@@ -4,19 +4,36 @@
  *
  * @module
  */
-import type { MiddlewareHandler } from "@hono/hono";
 import type { TokenTiming } from "../fetch/aqc_fetch.ts";
 import type { TokenStore } from "../store/store.ts";
 import type { TokenManager } from "../token/manager.ts";
 import type { TokenEvent } from "../token/types.ts";
-import type { GuardEvent, OpsGuard } from "./ops_guard.ts";
+import type { GuardEvent } from "./ops_guard.ts";
 import type { CreateTokenManagerOptions } from "./token_manager.ts";
+
+/** What telemetry may read of the gateway's guards (for gauges). */
+export interface GuardState {
+  /** The AQC 429 holds, when enabled. */
+  holds?: {
+    /** The offices held now, with ms left. */
+    held(): Map<string, number>;
+  };
+}
+
+/** The part of a request's (Hono) context telemetry reads. */
+export interface TelemetryContext {
+  /** The request and its path. */
+  readonly req: { readonly raw: Request; readonly path: string };
+  /** The answer, once `next()` resolved. */
+  readonly res: Response;
+  /** The request's variables (the gateway key, once authenticated). */
+  readonly var: object;
+}
 
 /** Hooks the gateway calls when `telemetry` is given; each must not throw. */
 export interface GatewayTelemetry {
   /** Runs around every request, first after the request id (server spans, propagation). */
-  // deno-lint-ignore no-explicit-any -- Hono's environment type is the gateway's own
-  middleware: MiddlewareHandler<any>;
+  middleware(c: TelemetryContext, next: () => Promise<void>): Promise<void>;
   /** Wraps the transport of AQC calls (client spans, `traceparent`, durations). */
   wrapFetch(transport: typeof fetch): typeof fetch;
   /** Wraps the token store (store call spans). */
@@ -28,7 +45,7 @@ export interface GatewayTelemetry {
   /** Rate-limit rejections and AQC 429 holds. */
   onGuardEvent(event: GuardEvent): void;
   /** The manager and guard of the gateway, for gauges read on collection. */
-  bind(tokens: TokenManager, guard: OpsGuard): void;
+  bind(tokens: TokenManager, guard: GuardState): void;
 }
 
 /**

@@ -20,8 +20,14 @@
  */
 import { ProxyTracerProvider, trace } from "@opentelemetry/api";
 
+export type { GatewayTelemetry, GuardState, TelemetryContext } from "../gateway/telemetry.ts";
 export { METRICS } from "./metrics.ts";
-export { otelTelemetry, type OtelTelemetryOptions } from "./telemetry.ts";
+export {
+  type MeterProviderLike,
+  otelTelemetry,
+  type OtelTelemetryOptions,
+  type TracerProviderLike,
+} from "./telemetry.ts";
 
 /**
  * Whether a global tracer provider is registered: Deno's own with `OTEL_DENO=true`, or one an

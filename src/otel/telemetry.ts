@@ -13,18 +13,17 @@ import {
   type Attributes,
   context,
   createContextKey,
-  type MeterProvider,
+  type Meter,
   metrics,
   SpanKind,
   SpanStatusCode,
   trace,
-  type TracerProvider,
+  type Tracer,
 } from "@opentelemetry/api";
-import type { MiddlewareHandler } from "@hono/hono";
 import type { GatewayKey } from "../config/load_config.ts";
 import type { TokenTiming } from "../fetch/aqc_fetch.ts";
-import type { GuardEvent, OpsGuard } from "../gateway/ops_guard.ts";
-import type { GatewayTelemetry } from "../gateway/telemetry.ts";
+import type { GuardEvent } from "../gateway/ops_guard.ts";
+import type { GatewayTelemetry, GuardState, TelemetryContext } from "../gateway/telemetry.ts";
 import { normalizeOfficeId } from "../office.ts";
 import { MemoryTokenStore } from "../store/memory_store.ts";
 import type { TokenStore } from "../store/store.ts";
@@ -35,12 +34,24 @@ import { createInstruments } from "./metrics.ts";
 import { extractContext, injectContext } from "./propagation.ts";
 import { tracedStore } from "./store.ts";
 
+/** An OpenTelemetry `TracerProvider` (`@opentelemetry/api`'s interface, or an SDK's class). */
+export interface TracerProviderLike {
+  /** Returns a `Tracer`. */
+  getTracer(name: string, version?: string): unknown;
+}
+
+/** An OpenTelemetry `MeterProvider` (`@opentelemetry/api`'s interface, or an SDK's class). */
+export interface MeterProviderLike {
+  /** Returns a `Meter`. */
+  getMeter(name: string, version?: string): unknown;
+}
+
 /** Options of {@linkcode otelTelemetry}. */
 export interface OtelTelemetryOptions {
   /** Default: the global provider (`trace.getTracerProvider()`, e.g. Deno's `OTEL_DENO`). */
-  tracerProvider?: TracerProvider;
+  tracerProvider?: TracerProviderLike;
   /** Default: the global provider (`metrics.getMeterProvider()`). */
-  meterProvider?: MeterProvider;
+  meterProvider?: MeterProviderLike;
 }
 
 const SCOPE = "aqc-edge";
@@ -99,14 +110,16 @@ function errorName(error: unknown): string {
  * @returns The hooks.
  */
 export function otelTelemetry(options: OtelTelemetryOptions = {}): GatewayTelemetry {
+  // The providers are typed loosely in the options (so the docs need not re-export the whole
+  // API); what they return is the API's Tracer and Meter.
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(
     SCOPE,
     SCOPE_VERSION,
-  );
+  ) as Tracer;
   const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(
     SCOPE,
     SCOPE_VERSION,
-  );
+  ) as Meter;
   const instruments = createInstruments(meter);
   let tokens: TokenManager | undefined;
   let apiUrl: URL | undefined;
@@ -120,7 +133,7 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): GatewayTeleme
     return officeId;
   };
 
-  const middleware: MiddlewareHandler = async (c, next) => {
+  const middleware = async (c: TelemetryContext, next: () => Promise<void>): Promise<void> => {
     const request = c.req.raw;
     const path = c.req.path;
     const route = routeOf(path);
@@ -306,7 +319,7 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): GatewayTeleme
     }
   };
 
-  const bind = (manager: TokenManager, guard: OpsGuard): void => {
+  const bind = (manager: TokenManager, guard: GuardState): void => {
     tokens = manager;
     apiUrl = new URL(manager.apiUrl);
     instruments.observeCircuit(() => {
