@@ -246,3 +246,29 @@ Deno.test("telemetry stays bounded: office labels capped, unknown methods named 
   assert.equal(server.name, "_OTHER /aqc/:office/*");
   assert.equal(server.attributes["http.request.method"], "_OTHER");
 });
+
+Deno.test("a token another isolate requested while this one waited on its lease is source peer", async () => {
+  await using sdk = startOtelSdk();
+  await using upstash = await startUpstash();
+  await using served = await serveSimulator({ knobs: { tokenLatencyMs: 400 } });
+  const { key, entry } = await generateGatewayKey("web", ["*"]);
+  const env = opsEnv(served.url, [entry], upstash);
+  const isolates = [0, 1].map(() =>
+    opsGateway(env, {
+      telemetry: otelTelemetry({
+        tracerProvider: sdk.tracerProvider,
+        meterProvider: sdk.meterProvider,
+      }),
+    })
+  );
+  const [a, b] = await Promise.all(isolates.map((gw) => gw.get(key, OFFICE)));
+  assert.equal(a.status, 200);
+  assert.equal(b.status, 200);
+  await a.body?.cancel();
+  await b.body?.cancel();
+  assert.equal(served.simulator.counters.tokenRequests, 1, "one token request for the fleet");
+  const sources = sdk.spans().filter((s) => s.name === "aqc.token.get").map((s) =>
+    s.attributes["aqc.token.source"]
+  ).sort();
+  assert.deepEqual(sources, ["endpoint", "peer"]);
+});
