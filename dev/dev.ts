@@ -9,6 +9,7 @@
  * @module
  */
 import { ConfigError, createGateway, generateGatewayKey, loadConfig } from "../src/gateway/mod.ts";
+import { otelRegistered, otelTelemetry } from "../src/otel/mod.ts";
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, serveSimulator } from "./simulator/mod.ts";
 
 const HELP = `Usage: deno task dev [--port N]
@@ -21,7 +22,10 @@ curl line that searches flights through the gateway.
 
 With AQC_API_URL, AQC_CLIENT_ID, AQC_CLIENT_SECRET and AQC_GATEWAY_KEYS set (and
 optionally UPSTASH_REDIS_REST_URL, UPSTASH_REDIS_REST_TOKEN, AQC_TOKEN_KEY), it
-serves those instead. See the README for every variable.`;
+serves those instead. See the README for every variable.
+
+With OTEL_DENO=true (and OTEL_EXPORTER_OTLP_ENDPOINT of a collector, default
+http://localhost:4318) the gateway's traces and metrics are exported over OTLP.`;
 
 function portArg(): number {
   const at = Deno.args.indexOf("--port");
@@ -54,7 +58,8 @@ if (embedded) {
     AQC_API_URL: simulator.url,
     AQC_CLIENT_ID: DEFAULT_CLIENT_ID,
     AQC_CLIENT_SECRET: DEFAULT_CLIENT_SECRET,
-    AQC_GATEWAY_KEYS: JSON.stringify([entry]),
+    // Admin, so GET /status works with the same key in dev.
+    AQC_GATEWAY_KEYS: JSON.stringify([{ ...entry, admin: true }]),
   });
   console.log(`dev: AQC simulator on ${simulator.url}`);
 }
@@ -69,7 +74,12 @@ try {
 }
 for (const warning of config.warnings) console.log(`dev: ${warning}`);
 
-const app = createGateway(config);
+const traced = otelRegistered();
+const app = createGateway(config, traced ? { telemetry: otelTelemetry() } : {});
+if (traced) {
+  const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT ?? "http://localhost:4318";
+  console.log(`dev: OpenTelemetry on: traces and metrics go to ${endpoint} (OTLP)`);
+}
 const server = Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, app.fetch);
 const url = `http://127.0.0.1:${server.addr.port}`;
 const search =
@@ -77,7 +87,10 @@ const search =
 console.log(`dev: aqc-edge gateway on ${url}`);
 console.log(`dev: try it:`);
 console.log(`  curl -s -H 'Authorization: Bearer ${callerKey}' '${url}${search}'`);
-if (embedded) console.log(`dev: the key above is for this run only; Ctrl-C stops everything`);
+if (embedded) {
+  console.log(`  curl -s -H 'Authorization: Bearer ${callerKey}' '${url}/status?format=json'`);
+  console.log(`dev: the key above is for this run only; Ctrl-C stops everything`);
+}
 
 const stop = async () => {
   await server.shutdown();

@@ -18,6 +18,7 @@
  */
 import { CONFIG_VARIABLES } from "./config/load_config.ts";
 import { bootstrap } from "./gateway/bootstrap.ts";
+import { otelRegistered, otelTelemetry } from "./otel/mod.ts";
 
 type CronFn = (name: string, schedule: string, handler: () => Promise<unknown>) => Promise<void>;
 
@@ -41,7 +42,9 @@ function readEnv(): { env: Record<string, string | undefined>; denied: string[] 
 }
 
 const { env, denied } = readEnv();
-const started = bootstrap(env);
+// With OTEL_DENO=true Deno registers a provider before this module runs: traces and metrics
+// then go to its OTLP exporter. Without one, no telemetry is wired at all (zero cost).
+const started = bootstrap(env, otelRegistered() ? { telemetry: otelTelemetry() } : {});
 if (!started.ok) {
   const hidden = denied.filter((name) => started.variables.includes(name));
   if (hidden.length > 0) {

@@ -49,7 +49,12 @@ export type {
   TokenStore,
 } from "./store/store.ts";
 export { MemoryTokenStore, type MemoryTokenStoreOptions } from "./store/memory_store.ts";
-export { type PrewarmResult, TokenManager, type TokenManagerOptions } from "./token/manager.ts";
+export {
+  type OfficeTokenState,
+  type PrewarmResult,
+  TokenManager,
+  type TokenManagerOptions,
+} from "./token/manager.ts";
 export {
   type AqcFetch,
   type AqcRequestInit,

@@ -51,6 +51,7 @@ import { problem } from "./gateway/problem.ts";
 import { normalizeOfficeId } from "./office.ts";
 import type { PrewarmResult, TokenManager } from "./token/manager.ts";
 import type { TokenSource } from "./token/types.ts";
+import { otelRegistered, otelTelemetry } from "./otel/mod.ts";
 
 // The types the exports below mention, so the module documents itself completely.
 export type { AqcErrorCode, PrewarmResult, TokenSource };
@@ -146,7 +147,8 @@ function stringBindings(env: object): Record<string, string> {
 }
 
 function build(bindings: Record<string, string>): Instance {
-  const started = bootstrap(bindings);
+  // A provider registered by the Worker's own OpenTelemetry setup is used; none = no cost.
+  const started = bootstrap(bindings, otelRegistered() ? { telemetry: otelTelemetry() } : {});
   if (!started.ok) {
     console.error("aqc-edge: configuration invalid; every request answers 500 config_invalid");
     // ConfigError.issues name the variables; no parsing of its lines.

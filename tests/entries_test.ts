@@ -36,7 +36,14 @@ Deno.test("deno info: the root entry's module graph holds no npm package", async
   assert.ok(gatewayModules.some((specifier) => specifier.startsWith("npm:")));
 });
 
-Deno.test("deno.json exports the five entries", async () => {
+Deno.test("deno info: OpenTelemetry is only in the ./otel graph (and the deployable entries)", async () => {
+  const otel = (specifier: string) => specifier.includes("@opentelemetry");
+  assert.ok(!(await moduleGraph("src/mod.ts")).some(otel), "root");
+  assert.ok(!(await moduleGraph("src/gateway/mod.ts")).some(otel), "./gateway");
+  assert.ok((await moduleGraph("src/otel/mod.ts")).some(otel), "./otel");
+});
+
+Deno.test("deno.json exports the entries", async () => {
   const config = JSON.parse(await Deno.readTextFile(`${PROJECT_ROOT}deno.json`));
   assert.deepEqual(config.exports, {
     ".": "./src/mod.ts",
@@ -44,6 +51,7 @@ Deno.test("deno.json exports the five entries", async () => {
     "./upstash": "./src/store/upstash_client.ts",
     "./testing": "./src/store/conformance.ts",
     "./worker": "./src/worker.ts",
+    "./otel": "./src/otel/mod.ts",
   });
 });
 

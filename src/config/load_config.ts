@@ -9,6 +9,7 @@ import { validateApiUrl } from "../token/credentials.ts";
 import type { Credentials } from "../token/types.ts";
 import { parseEncryptionKey } from "../store/seal.ts";
 import { DEFAULTS } from "./defaults.ts";
+import { parseKeyOptions, type RateLimit } from "./key_options.ts";
 
 /** A caller of the gateway: a key (known only by its SHA-256) and the offices it may use. */
 export interface GatewayKey {
@@ -18,6 +19,10 @@ export interface GatewayKey {
   sha256: Uint8Array;
   /** The offices this key may call, canonical, or `"*"` for every served office. */
   offices: "*" | ReadonlySet<string>;
+  /** `rateLimit`: requests per window for this caller (fleet-wide with Upstash). */
+  rateLimit?: RateLimit;
+  /** `admin: true`: the key may read `GET /status`. */
+  admin?: boolean;
 }
 
 /** The Upstash REST endpoint and its token. */
@@ -58,6 +63,12 @@ export interface AqcConfig {
   maxBodyBytes: number;
   /** `AQC_EXPOSE_TOKENS=true` enables `POST /token/:office`. */
   exposeTokens: boolean;
+  /**
+   * `AQC_UPSTREAM_429`: what an AQC 429 does. `local` (default): the office is held in this
+   * isolate for its `Retry-After`; `shared` (needs Upstash): held fleet-wide, at the price of
+   * one store read per office per second per isolate; `pass`: 429s are only passed back.
+   */
+  upstream429?: "shared" | "local" | "pass";
   /** Things worth saying once at start-up, e.g. that tokens live in memory only. */
   warnings: readonly string[];
 }
@@ -178,6 +189,7 @@ export const CONFIG_VARIABLES: readonly string[] = Object.freeze([
   "AQC_TOKEN_KEY",
   "AQC_GATEWAY_KEYS",
   "AQC_EXPOSE_TOKENS",
+  "AQC_UPSTREAM_429",
   ...TUNABLES.map((tunable) => tunable.variable),
 ]);
 
@@ -204,6 +216,13 @@ function parseInteger(
   return Number(raw);
 }
 
+function keyExtras(extra: ReturnType<typeof parseKeyOptions>): Partial<GatewayKey> {
+  return {
+    ...(extra.rateLimit === undefined ? {} : { rateLimit: extra.rateLimit }),
+    ...(extra.admin ? { admin: true } : {}),
+  };
+}
+
 function parseGatewayKeys(raw: string, issues: Issues): GatewayKey[] {
   const name = "AQC_GATEWAY_KEYS";
   const problems = { push: (message: string): void => issues.add(name, message) };
@@ -227,6 +246,7 @@ function parseGatewayKeys(raw: string, issues: Issues): GatewayKey[] {
       return;
     }
     const { id, sha256, offices } = item as Record<string, unknown>;
+    const extra = parseKeyOptions(item as Record<string, unknown>, at, problems.push);
     if (typeof id !== "string" || !/^[A-Za-z0-9._-]{1,64}$/.test(id)) {
       problems.push(`${at}.id must be 1 to 64 letters, digits, dots, dashes or underscores`);
       return;
@@ -245,7 +265,7 @@ function parseGatewayKeys(raw: string, issues: Issues): GatewayKey[] {
     }
     if (offices.includes("*")) {
       if (offices.length > 1) problems.push(`${at}.offices must be ["*"] alone or office ids`);
-      keys.push({ id, sha256: digest, offices: "*" });
+      keys.push({ id, sha256: digest, offices: "*", ...keyExtras(extra) });
       return;
     }
     const set = new Set<string>();
@@ -256,7 +276,7 @@ function parseGatewayKeys(raw: string, issues: Issues): GatewayKey[] {
         problems.push(`${at}.offices has an invalid office id "${String(office).slice(0, 20)}"`);
       }
     }
-    keys.push({ id, sha256: digest, offices: set });
+    keys.push({ id, sha256: digest, offices: set, ...keyExtras(extra) });
   });
   return keys;
 }
@@ -392,6 +412,14 @@ export function loadConfig(
     );
   }
 
+  const upstream429 = value("AQC_UPSTREAM_429")?.toLowerCase();
+  if (upstream429 !== undefined && !["shared", "local", "pass"].includes(upstream429)) {
+    issues.add(
+      "AQC_UPSTREAM_429",
+      `AQC_UPSTREAM_429 must be shared, local or pass, got "${upstream429.slice(0, 10)}"`,
+    );
+  }
+
   if (issues.list.length > 0) throw new ConfigError(issues.list);
   return {
     credentials: { apiUrl, clientId: clientId!, clientSecret: clientSecret! },
@@ -401,6 +429,9 @@ export function loadConfig(
     gatewayKeys,
     ...tuning,
     exposeTokens: expose === "true",
+    ...(upstream429 === "shared" || upstream429 === "local" || upstream429 === "pass"
+      ? { upstream429 }
+      : {}),
     warnings,
   };
 }

@@ -18,6 +18,7 @@ import {
 import { isAqcError } from "../errors.ts";
 import type { PrewarmResult, TokenManager } from "../token/manager.ts";
 import { createGateway, type GatewayApp, type GatewayOptions } from "./create_gateway.ts";
+import { tokenOptionsWith } from "./telemetry.ts";
 import { createTokenManager } from "./token_manager.ts";
 
 /** Where start-up lines go; default `console.error` / `console.warn` with an `aqc-edge: ` prefix. */
@@ -92,7 +93,7 @@ export function bootstrap(
     throw error;
   }
   for (const warning of config.warnings) startupLog.warn(warning);
-  const tokens = createTokenManager(config, gatewayOptions);
+  const tokens = createTokenManager(config, tokenOptionsWith(gatewayOptions));
   const app = createGateway(config, { ...gatewayOptions, tokens });
   const prewarm = async (officeIds?: readonly string[]): Promise<PrewarmResult[]> => {
     const results = await tokens.prewarm(officeIds ?? config.offices ?? []);

@@ -20,6 +20,11 @@ import { ABANDONABLE_METHODS, callerRequestId, requestPolicy } from "./request_p
 import { problem } from "./problem.ts";
 import { problemFromError } from "./problem_from_error.ts";
 import { createTokenManager, type CreateTokenManagerOptions } from "./token_manager.ts";
+import { createOpsGuard, type GuardEvent } from "./ops_guard.ts";
+import { opsRedisFor } from "./shared/ops_redis_for.ts";
+import { RequestStats } from "./status/stats.ts";
+import { statusRoute } from "./status/route.ts";
+import { type GatewayTelemetry, tokenOptionsWith } from "./telemetry.ts";
 
 /** Hono environment of the gateway: the authenticated key lives in `c.var.gatewayKey`. */
 export type GatewayEnv = {
@@ -74,6 +79,10 @@ export interface GatewayOptions extends CreateTokenManagerOptions {
   tokens?: TokenManager;
   /** Log sink; default `console.warn` of one JSON line. */
   log?: (entry: GatewayLogEntry) => void;
+  /** Caller rate-limit rejections and AQC 429 holds, for metrics. */
+  onGuardEvent?: (event: GuardEvent) => void;
+  /** Traces and metrics (e.g. `otelTelemetry()` of the `./otel` entry); default none. */
+  telemetry?: GatewayTelemetry;
 }
 
 const ROUTE_PREFIX = "/aqc/";
@@ -134,14 +143,33 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   if (config.gatewayKeys.length === 0) {
     throw new AqcError("config_invalid", "AQC_GATEWAY_KEYS is required for the gateway");
   }
-  const tokens = options.tokens ?? createTokenManager(config, options);
+  const telemetry = options.telemetry;
+  const tokens = options.tokens ?? createTokenManager(config, tokenOptionsWith(options));
+  const transport = telemetry ? telemetry.wrapFetch(options.fetch ?? fetch) : options.fetch;
   const aqcFetch = createAqcFetch({
     tokens,
     timeoutMs: config.upstreamTimeoutMs,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(transport ? { fetch: transport } : {}),
   });
   const log = options.log ?? ((entry: GatewayLogEntry) => console.warn(JSON.stringify(entry)));
   const storeKind = options.store ? "custom" : config.upstash ? "upstash" : "memory";
+  // Rate limits and AQC 429 holds (src/gateway/ops_guard.ts).
+  const opsRedis = opsRedisFor(config, options.redis);
+  // Requests per office are counted only when someone may read them (an admin key).
+  const stats = config.gatewayKeys.some((key) => key.admin === true)
+    ? new RequestStats()
+    : undefined;
+  const guard = createOpsGuard(config, {
+    ...(opsRedis === undefined ? {} : { redis: opsRedis }),
+    ...(stats === undefined ? {} : { stats }),
+    ...(options.onGuardEvent === undefined && telemetry === undefined ? {} : {
+      onEvent: (event: GuardEvent) => {
+        telemetry?.onGuardEvent(event);
+        options.onGuardEvent?.(event);
+      },
+    }),
+  });
+  telemetry?.bind(tokens, guard);
 
   /** The request's identifying fields of a log line. */
   const who = (
@@ -182,6 +210,7 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   const app = new Hono<GatewayEnv>();
   // First of all: the method allowlist, and the gateway's own request id on every answer.
   app.use(requestPolicy());
+  if (telemetry) app.use((c, next) => telemetry.middleware(c, next));
 
   const unauthorized = (c: Context) => {
     const detail = c.req.header("authorization") === undefined
@@ -241,6 +270,11 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
     return officeId;
   };
 
+  if (stats !== undefined) {
+    const sources = { inspect: () => tokens.inspect(), guard, stats, storeKind };
+    app.get("/status", own, callerAuth, statusRoute(sources));
+  }
+
   if (config.exposeTokens) {
     app.post("/token/:office", own, callerAuth, async (c) => {
       const officeId = officeFor(c);
@@ -268,6 +302,7 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
     "/aqc/:office/*",
     callerAuth,
     limit,
+    guard.middleware,
     async (c) => {
       const officeId = officeFor(c);
       if (officeId instanceof Response) return officeId;
@@ -308,6 +343,7 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
               timing.replay ? "token-replay" : "token"
             };dur=${timing.durationMs.toFixed(1)};desc="${timing.source}"`;
             upstreamStarted = performance.now();
+            telemetry?.onToken(timing);
           },
         });
         const headers = forwardResponseHeaders(response.headers, bearer);

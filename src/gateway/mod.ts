@@ -62,3 +62,8 @@ export {
 export { createTokenManager, type CreateTokenManagerOptions } from "./token_manager.ts";
 export { problem, type ProblemCode, type ProblemOptions } from "./problem.ts";
 export { problemFromError } from "./problem_from_error.ts";
+export type { GuardEvent } from "./ops_guard.ts";
+export type { GatewayTelemetry, GuardState, TelemetryContext } from "./telemetry.ts";
+export type { OfficeStatus, StatusSnapshot } from "./status/snapshot.ts";
+export type { MinuteStats } from "./status/stats.ts";
+export type { RateLimit } from "../config/key_options.ts";

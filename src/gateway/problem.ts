@@ -14,7 +14,10 @@ export type ProblemCode =
   | "not_found"
   | "method_not_allowed"
   | "not_ready"
-  | "internal_error";
+  | "internal_error"
+  | "caller_rate_limited"
+  | "upstream_rate_limited"
+  | "admin_required";
 
 const TITLES: Record<ProblemCode, string> = {
   config_invalid: "Gateway misconfigured",
@@ -35,6 +38,9 @@ const TITLES: Record<ProblemCode, string> = {
   method_not_allowed: "Method not allowed",
   not_ready: "Not ready",
   internal_error: "Internal error",
+  caller_rate_limited: "Gateway key over its rate limit",
+  upstream_rate_limited: "AQC is rate limiting this office",
+  admin_required: "Admin gateway key required",
 };
 
 /** The HTTP status each code is answered with. */
@@ -57,6 +63,9 @@ export const PROBLEM_STATUS: Record<ProblemCode, number> = {
   method_not_allowed: 405,
   not_ready: 503,
   internal_error: 500,
+  caller_rate_limited: 429,
+  upstream_rate_limited: 429,
+  admin_required: 403,
 };
 
 /** Options of {@linkcode problem}. */

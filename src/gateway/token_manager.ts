@@ -27,6 +27,8 @@ export interface CreateTokenManagerOptions {
   redis?: UpstashRedisClient;
   /** Timeout of each store call in ms; default `config.storeTimeoutMs`. */
   storeTimeoutMs?: number;
+  /** Wraps the store the configuration describes (e.g. telemetry of store calls). */
+  wrapStore?: (store: TokenStore) => TokenStore;
 }
 
 function storeFor(
@@ -79,7 +81,9 @@ export function createTokenManager(
   const storeTimeoutMs = options.storeTimeoutMs ?? config.storeTimeoutMs;
   return new TokenManager({
     credentials: config.credentials,
-    store: storeFor(config, options, storeTimeoutMs),
+    store: options.wrapStore === undefined
+      ? storeFor(config, options, storeTimeoutMs)
+      : options.wrapStore(storeFor(config, options, storeTimeoutMs)),
     refreshAheadSeconds: config.refreshAheadSeconds,
     expirySkewSeconds: config.expirySkewSeconds,
     refreshJitterSeconds: config.refreshJitterSeconds,

@@ -15,6 +15,7 @@ import { raceAbort } from "./delay.ts";
 import { tokenKeyId } from "./key.ts";
 import { type Entry, OfficeTable, REJECTED_PER_OFFICE } from "./offices.ts";
 import { type ResolvedOptions, resolveOptions, type TokenManagerOptions } from "./options.ts";
+import { inspectOffices, type OfficeTokenState } from "./inspect.ts";
 import { TokenIssuer } from "./issuer.ts";
 import { backgroundBackoffMs, peerDeferMs } from "./schedule.ts";
 import { SharedCache } from "./shared_cache.ts";
@@ -23,6 +24,7 @@ import type { AccessToken, GetTokenOptions, PrewarmResult, TokenEvent } from "./
 
 export type { TokenManagerOptions } from "./options.ts";
 export type { PrewarmResult } from "./types.ts";
+export type { OfficeTokenState } from "./inspect.ts";
 
 /**
  * Obtains, caches and refreshes AQC access tokens per office.
@@ -231,6 +233,22 @@ export class TokenManager {
    */
   async probeStore(): Promise<boolean> {
     return (await this.#shared.read("-", "readiness-probe", false)).ok;
+  }
+
+  /**
+   * What this isolate holds per office, for status pages: no token, no I/O, at most `limit`
+   * offices.
+   *
+   * @example
+   * ```ts ignore
+   * for (const office of tokens.inspect()) console.log(office.officeId, office.source);
+   * ```
+   *
+   * @param limit Most offices returned; default 256.
+   * @returns One state per office.
+   */
+  inspect(limit = 256): OfficeTokenState[] {
+    return inspectOffices(this.#offices.values(), limit);
   }
 
   /**

@@ -17,6 +17,8 @@ export interface CachedToken {
   refreshAt: number;
   /** Answer objects made once, so a warm hit allocates nothing. */
   views: Record<TokenSource, AccessToken>;
+  /** Where the token came from when it was installed (for `inspect`). */
+  source: TokenSource;
 }
 
 /** A refresh in progress. */
@@ -85,6 +87,11 @@ export class OfficeTable {
   /** Spellings held. */
   get aliasCount(): number {
     return this.#aliases.size;
+  }
+
+  /** The entries, least recently used first; reading them does not touch them. */
+  values(): IterableIterator<Entry> {
+    return this.#entries.values();
   }
 
   /**

@@ -54,7 +54,7 @@ export function installToken(
     l2: makeView(entry.officeId, stored, "l2"),
     endpoint: makeView(entry.officeId, stored, "endpoint"),
   };
-  entry.token = { stored, refreshAt: schedule.refreshAt, views };
+  entry.token = { stored, refreshAt: schedule.refreshAt, views, source };
   entry.failure = undefined;
   entry.nextBackgroundAt = 0;
   entry.known = true;
