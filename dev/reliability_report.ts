@@ -1,7 +1,7 @@
 /**
  * `deno task reliability`: runs the resilience and security suite, then writes
  * `docs/RELIABILITY.md` from the figures each scenario recorded. Never edit that file by
- * hand: run the task.
+ * hand above its hand-written marker: run the task.
  *
  * ```sh
  * deno task reliability                       # run the suite, write the doc
@@ -22,6 +22,22 @@ interface Run {
   passed: boolean;
   files: string[];
   commit?: string | undefined;
+}
+
+/**
+ * Sections kept by hand below this marker (e.g. "Real Upstash", measured with the bridge's
+ * production habits by tests outside this suite) survive each rewrite.
+ */
+const HAND_WRITTEN = "<!-- hand-written below: kept by deno task reliability -->";
+
+async function handWritten(): Promise<string> {
+  try {
+    const text = await Deno.readTextFile(DOC);
+    const at = text.indexOf(HAND_WRITTEN);
+    return at === -1 ? "" : `\n${text.slice(at)}`;
+  } catch {
+    return "";
+  }
 }
 
 async function commit(): Promise<string | undefined> {
@@ -246,7 +262,7 @@ if (import.meta.main) {
     console.error(`reliability: no figures in ${dir}`);
     Deno.exit(1);
   }
-  await Deno.writeTextFile(DOC, render(figures, run));
+  await Deno.writeTextFile(DOC, render(figures, run) + await handWritten());
   const fmt = await new Deno.Command(Deno.execPath(), {
     args: ["fmt", "--quiet", DOC],
     cwd: ROOT,
