@@ -243,6 +243,7 @@ Deno.test("telemetry stays bounded: office labels capped, unknown methods named 
   );
   await response.body?.cancel();
   const server = sdk.spans().find((s) => s.kind === SpanKind.SERVER)!;
+  assert.equal(response.status, 405, "unknown methods are refused by the gateway");
   assert.equal(server.name, "_OTHER /aqc/:office/*");
   assert.equal(server.attributes["http.request.method"], "_OTHER");
 });

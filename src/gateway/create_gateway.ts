@@ -208,9 +208,10 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   };
 
   const app = new Hono<GatewayEnv>();
-  // First of all: the method allowlist, and the gateway's own request id on every answer.
-  app.use(requestPolicy());
+  // Telemetry first, so that the server span also covers the answers the policy gives itself
+  // (405s); then the method allowlist and the gateway's own request id on every answer.
   if (telemetry) app.use((c, next) => telemetry.middleware(c, next));
+  app.use(requestPolicy());
 
   const unauthorized = (c: Context) => {
     const detail = c.req.header("authorization") === undefined
