@@ -16,7 +16,7 @@ import { tokenKeyId } from "./key.ts";
 import { type Entry, OfficeTable, REJECTED_PER_OFFICE } from "./offices.ts";
 import { type ResolvedOptions, resolveOptions, type TokenManagerOptions } from "./options.ts";
 import { TokenIssuer } from "./issuer.ts";
-import { backgroundBackoffMs, peerDeferMs } from "./schedule.ts";
+import { backgroundBackoffMs, peerDeferMs, usableUntilOf } from "./schedule.ts";
 import { SharedCache } from "./shared_cache.ts";
 import { failureError, failureRecord, installToken } from "./views.ts";
 import type { AccessToken, GetTokenOptions, PrewarmResult, TokenEvent } from "./types.ts";
@@ -360,7 +360,9 @@ export class TokenManager {
     const current = entry.token?.stored;
     if (
       token !== undefined && !entry.rejected.includes(token.accessToken) &&
-      now < token.usableUntil &&
+      // Our skew, not the writer's: a peer configured with a smaller one shares tokens we
+      // may no longer send.
+      now < usableUntilOf(token, this.#o.skewMs) &&
       (current === undefined || now >= current.usableUntil || token.expiresAt > current.expiresAt)
     ) {
       this.#emit({ type: "hit", officeId: entry.officeId, source: "l2" });
