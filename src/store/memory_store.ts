@@ -57,6 +57,11 @@ export class MemoryTokenStore implements TokenStore {
   }
 
   /** Reads the token and failure of an entry (always fresh: there is one copy). */
+  /** Records held (tokens, failures and leases), expired ones included until swept. */
+  get size(): number {
+    return this.#tokens.size + this.#failures.size + this.#leases.size;
+  }
+
   read(id: string, _options?: ReadOptions): Promise<StoredEntry> {
     const entry: StoredEntry = {};
     const token = this.#live(this.#tokens, id);
