@@ -62,7 +62,7 @@ export class TokenIssuer {
       now: o.now,
       random: o.random,
     });
-    this.#newOffices = new TokenBucket(o.newOfficeBurst, o.newOfficesPerSecond);
+    this.#newOffices = new TokenBucket(o.newOfficeBurst, o.newOfficesPerSecond, o.now);
   }
 
   /**
