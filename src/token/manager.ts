@@ -210,7 +210,9 @@ export class TokenManager {
   async prewarm(officeIds: Iterable<string>): Promise<PrewarmResult[]> {
     // Bounded: exempt from the new-office budget, a long list must still not become one
     // burst of parallel token requests (the burst a token endpoint rate-limits).
-    return await mapLimited([...officeIds], PREWARM_CONCURRENCY, async (raw) => {
+    // A string is an iterable of its characters: one id, not nine one-letter ones.
+    const list = typeof officeIds === "string" ? [officeIds] : [...officeIds];
+    return await mapLimited(list, PREWARM_CONCURRENCY, async (raw) => {
       let officeId = String(raw);
       try {
         const entry = this.#offices.get(raw);
