@@ -330,6 +330,17 @@ export function loadConfig(
   if (clientSecret === undefined) {
     issues.add("AQC_CLIENT_SECRET", "AQC_CLIENT_SECRET is required");
   }
+  // Checked here, not only by TokenManager: its error would escape bootstrap naming a
+  // library field rather than the variable. The value itself is never quoted.
+  const credentialValues: [string, string | undefined][] = [
+    ["AQC_CLIENT_ID", clientId],
+    ["AQC_CLIENT_SECRET", clientSecret],
+  ];
+  for (const [name, raw] of credentialValues) {
+    if (raw !== undefined && /[\r\n\0]/.test(raw)) {
+      issues.add(name, `${name} contains a control character (CR, LF or NUL)`);
+    }
+  }
 
   let offices: string[] | undefined;
   const officesRaw = value("AQC_OFFICES");

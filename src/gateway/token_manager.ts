@@ -6,6 +6,7 @@
  * @module
  */
 import type { AqcConfig } from "../config/load_config.ts";
+import { DEFAULTS } from "../config/defaults.ts";
 import { MemoryTokenStore } from "../store/memory_store.ts";
 import type { TokenStore } from "../store/store.ts";
 import { createUpstashTokenStore } from "../store/upstash_client.ts";
@@ -90,6 +91,8 @@ export function createTokenManager(
     tokenRequestTimeoutMs: config.tokenRequestTimeoutMs,
     retryDeadlineMs: config.retryDeadlineMs,
     storeTimeoutMs,
+    // A listed office is never dropped for lack of room: the list already bounds memory.
+    maxOffices: Math.max(DEFAULTS.maxOffices, config.offices?.length ?? 0),
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.now ? { now: options.now } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),

@@ -36,6 +36,8 @@ export class MemoryTokenStore implements TokenStore {
   #tokens = new Map<string, Expiring<StoredToken>>();
   #failures = new Map<string, Expiring<StoredFailure>>();
   #leases = new Map<string, Expiring<string>>();
+  /** Writes since the last sweep of expired records. */
+  #writes = 0;
 
   /**
    * Creates an empty store.
@@ -57,6 +59,28 @@ export class MemoryTokenStore implements TokenStore {
   }
 
   /** Reads the token and failure of an entry (always fresh: there is one copy). */
+  /**
+   * Drops expired records once the writes since the last sweep reach the number of records
+   * held (at least 256): amortised O(1) per write, and a record of an office nobody asks
+   * for again no longer stays forever (a flood of distinct office ids would grow memory
+   * without bound otherwise).
+   */
+  #sweep(): void {
+    if (++this.#writes < Math.max(256, this.size)) return;
+    this.#writes = 0;
+    const now = this.#now();
+    for (
+      const map of [this.#tokens, this.#failures, this.#leases] as Map<string, Expiring<unknown>>[]
+    ) {
+      for (const [id, entry] of map) if (entry.until <= now) map.delete(id);
+    }
+  }
+
+  /** Records held (tokens, failures and leases), expired ones included until swept. */
+  get size(): number {
+    return this.#tokens.size + this.#failures.size + this.#leases.size;
+  }
+
   read(id: string, _options?: ReadOptions): Promise<StoredEntry> {
     const entry: StoredEntry = {};
     const token = this.#live(this.#tokens, id);
@@ -68,6 +92,7 @@ export class MemoryTokenStore implements TokenStore {
 
   /** Stores a token until its `usableUntil`. */
   writeToken(id: string, token: StoredToken): Promise<void> {
+    this.#sweep();
     this.#tokens.set(id, { value: { ...token }, until: token.usableUntil });
     // A fresh token supersedes any failure recorded before it.
     this.#failures.delete(id);
@@ -84,12 +109,14 @@ export class MemoryTokenStore implements TokenStore {
 
   /** Shares a failure until `failure.until`. */
   writeFailure(id: string, failure: StoredFailure): Promise<void> {
+    this.#sweep();
     this.#failures.set(id, { value: { ...failure }, until: failure.until });
     return Promise.resolve();
   }
 
   /** Takes the lease if free or already held by `owner` (then extends it). */
   acquireLease(id: string, owner: string, ttlMs: number): Promise<boolean> {
+    this.#sweep();
     const holder = this.#live(this.#leases, id);
     if (holder !== undefined && holder !== owner) return Promise.resolve(false);
     this.#leases.set(id, { value: owner, until: this.#now() + ttlMs });

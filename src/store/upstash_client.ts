@@ -6,6 +6,7 @@
  */
 import { Redis } from "@upstash/redis/cloudflare";
 import { AqcError } from "../errors.ts";
+import { validateApiUrl } from "../token/credentials.ts";
 import { type UpstashRedisClient, UpstashTokenStore } from "./upstash_store.ts";
 
 /** Options of {@linkcode createUpstashTokenStore}. */
@@ -56,14 +57,14 @@ export function createUpstashRedis(
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     throw new AqcError("config_invalid", "Upstash timeoutMs must be a positive number of ms");
   }
-  if (typeof options.url !== "string" || !/^https?:\/\/[^\s/?#]+/.test(options.url)) {
-    throw new AqcError("config_invalid", "Upstash url must be an http(s) URL");
-  }
+  // The REST token grants full access to the database: https only, as loadConfig demands
+  // of UPSTASH_REDIS_REST_URL (http stays allowed on loopback, for the dev bridge).
+  const url = validateApiUrl(options.url, "Upstash url");
   if (typeof options.token !== "string" || options.token.trim() === "") {
     throw new AqcError("config_invalid", "Upstash token must not be empty");
   }
   return new Redis({
-    url: options.url,
+    url,
     token: options.token,
     retry: { retries: 0 },
     signal: () => AbortSignal.timeout(timeoutMs),

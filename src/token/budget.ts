@@ -49,7 +49,10 @@ export class TokenBucket {
   take(): number {
     const now = this.#now();
     if (this.#at !== undefined) {
-      this.#permits = Math.min(this.#burst, this.#permits + (now - this.#at) * this.#perMs);
+      this.#permits = Math.min(
+        this.#burst,
+        this.#permits + Math.max(0, now - this.#at) * this.#perMs,
+      );
     }
     this.#at = now;
     if (this.#permits >= 1) {

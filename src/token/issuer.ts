@@ -13,6 +13,7 @@ import { tokenKeyId } from "./key.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { type IssuedToken, requestToken } from "./request.ts";
 import { requestWithRetries } from "./retry.ts";
+import { usableUntilOf } from "./schedule.ts";
 import type { SharedCache } from "./shared_cache.ts";
 import type { TokenEvent } from "./types.ts";
 
@@ -61,7 +62,7 @@ export class TokenIssuer {
       now: o.now,
       random: o.random,
     });
-    this.#newOffices = new TokenBucket(o.newOfficeBurst, o.newOfficesPerSecond);
+    this.#newOffices = new TokenBucket(o.newOfficeBurst, o.newOfficesPerSecond, o.now);
   }
 
   /**
@@ -142,7 +143,17 @@ export class TokenIssuer {
       durationMs: result.durationMs,
       attempts: result.attempts,
     });
-    return result.value;
+    // An endpoint slower than the lifetime it grants: the token is dead on arrival, and
+    // handing it out would break the promise that no token is sent past `usableUntil`.
+    const issued = result.value;
+    if (o.now() >= usableUntilOf({ ...issued, usableUntil: issued.expiresAt }, o.skewMs)) {
+      throw new AqcError(
+        "token_response_invalid",
+        "Token endpoint answered a token that expired before it arrived",
+        { status: 200 },
+      );
+    }
+    return issued;
   }
 
   #client(): Promise<string> {

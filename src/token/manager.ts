@@ -17,12 +17,16 @@ import { type Entry, OfficeTable, REJECTED_PER_OFFICE } from "./offices.ts";
 import { type ResolvedOptions, resolveOptions, type TokenManagerOptions } from "./options.ts";
 import { inspectOffices, type OfficeTokenState } from "./inspect.ts";
 import { TokenIssuer } from "./issuer.ts";
-import { backgroundBackoffMs, peerDeferMs } from "./schedule.ts";
+import { backgroundBackoffMs, peerDeferMs, usableUntilOf } from "./schedule.ts";
+import { mapLimited } from "./pool.ts";
 import { SharedCache } from "./shared_cache.ts";
 import { failureError, failureRecord, installToken } from "./views.ts";
 import type { AccessToken, GetTokenOptions, PrewarmResult, TokenEvent } from "./types.ts";
 
 export type { TokenManagerOptions } from "./options.ts";
+
+/** Token requests `prewarm` keeps in flight at most. */
+const PREWARM_CONCURRENCY = 8;
 export type { PrewarmResult } from "./types.ts";
 export type { OfficeTokenState } from "./inspect.ts";
 
@@ -193,7 +197,8 @@ export class TokenManager {
    * Makes sure each office has a token that is not due for refresh: refreshes those
    * missing or inside their refresh window and waits for them. Meant for a cron trigger,
    * so that requests never wait on a token request. Never throws; reports per office.
-   * Exempt from the new-office budget (the operator chose the list).
+   * Exempt from the new-office budget (the operator chose the list); at most 8 offices are
+   * refreshed at a time.
    *
    * @example
    * ```ts ignore
@@ -205,7 +210,11 @@ export class TokenManager {
    * @returns One result per office, in order.
    */
   async prewarm(officeIds: Iterable<string>): Promise<PrewarmResult[]> {
-    const jobs = [...officeIds].map(async (raw): Promise<PrewarmResult> => {
+    // Bounded: exempt from the new-office budget, a long list must still not become one
+    // burst of parallel token requests (the burst a token endpoint rate-limits).
+    // A string is an iterable of its characters: one id, not nine one-letter ones.
+    const list = typeof officeIds === "string" ? [officeIds] : [...officeIds];
+    return await mapLimited(list, PREWARM_CONCURRENCY, async (raw) => {
       let officeId = String(raw);
       try {
         const entry = this.#offices.get(raw);
@@ -217,7 +226,6 @@ export class TokenManager {
         return { officeId, ok: false, ...(error instanceof AqcError ? { code: error.code } : {}) };
       }
     });
-    return await Promise.all(jobs);
   }
 
   /**
@@ -378,7 +386,9 @@ export class TokenManager {
     const current = entry.token?.stored;
     if (
       token !== undefined && !entry.rejected.includes(token.accessToken) &&
-      now < token.usableUntil &&
+      // Our skew, not the writer's: a peer configured with a smaller one shares tokens we
+      // may no longer send.
+      now < usableUntilOf(token, this.#o.skewMs) &&
       (current === undefined || now >= current.usableUntil || token.expiresAt > current.expiresAt)
     ) {
       this.#emit({ type: "hit", officeId: entry.officeId, source: "l2" });

@@ -69,6 +69,14 @@ export class OfficeTable {
   readonly #aliases = new Map<string, Entry>();
   /** The most recently touched entry: touching it again costs nothing. */
   #last: Entry | undefined;
+  /**
+   * Entries created for offices that never held a token here, oldest first: dropped before
+   * any office that did, so a flood of ids the new-office budget refuses (they cost no
+   * token request) cannot push a served office out and reset its eviction window, its
+   * refused tokens and its exemption from that budget. Least recently used first, like the
+   * table; entries that became `known` are removed lazily.
+   */
+  readonly #probation = new Map<string, Entry>();
 
   /**
    * Creates an empty table.
@@ -120,6 +128,7 @@ export class OfficeTable {
         rejected: [],
       };
       this.#entries.set(officeId, entry);
+      this.#probation.set(officeId, entry);
       this.#last = entry;
       this.#evict();
     } else {
@@ -137,27 +146,53 @@ export class OfficeTable {
     // Map order is insertion order: re-inserting moves the entry to the young end.
     this.#entries.delete(entry.officeId);
     this.#entries.set(entry.officeId, entry);
+    if (this.#probation.delete(entry.officeId) && !entry.known) {
+      this.#probation.set(entry.officeId, entry);
+    }
     this.#last = entry;
   }
 
-  /** Drops the oldest entries beyond the bound, preferring ones without a refresh in flight. */
+  /** The oldest entry that never held a token, other than the one just touched. */
+  #probationVictim(): Entry | undefined {
+    let looked = 0;
+    let victim: Entry | undefined;
+    for (const entry of this.#probation.values()) {
+      if (entry.known || this.#entries.get(entry.officeId) !== entry) {
+        this.#probation.delete(entry.officeId);
+        continue;
+      }
+      if (entry === this.#last) continue;
+      victim ??= entry;
+      if (entry.flight === undefined) return entry;
+      if (++looked >= 8) break;
+    }
+    return victim;
+  }
+
+  /**
+   * Drops entries beyond the bound: first those that never held a token, then the least
+   * recently used, preferring ones without a refresh in flight.
+   */
   #evict(): void {
     while (this.#entries.size > this.#max) {
-      let victim: Entry | undefined;
+      let victim = this.#probationVictim();
       let looked = 0;
-      for (const entry of this.#entries.values()) {
-        if (entry === this.#last) break;
-        victim ??= entry;
-        if (entry.flight === undefined) {
-          victim = entry;
-          break;
+      if (victim === undefined) {
+        for (const entry of this.#entries.values()) {
+          if (entry === this.#last) break;
+          victim ??= entry;
+          if (entry.flight === undefined) {
+            victim = entry;
+            break;
+          }
+          // A dropped entry with a flight only costs a duplicate request if it is asked for
+          // again while in flight; do not scan the whole table to avoid that.
+          if (++looked >= 8) break;
         }
-        // A dropped entry with a flight only costs a duplicate request if it is asked for
-        // again while in flight; do not scan the whole table to avoid that.
-        if (++looked >= 8) break;
       }
       if (victim === undefined) return;
       this.#entries.delete(victim.officeId);
+      this.#probation.delete(victim.officeId);
       for (const alias of victim.aliases) {
         if (this.#aliases.get(alias) === victim) this.#aliases.delete(alias);
       }

@@ -49,3 +49,18 @@ Deno.test("OfficeTable: an entry with a refresh in flight is dropped last", () =
   table.get(office(3));
   assert.equal(table.get(office(1)), busy);
 });
+
+Deno.test("OfficeTable: offices that never held a token are dropped before one that did", () => {
+  const table = new OfficeTable(3);
+  const served = table.get(office(1));
+  served.known = true;
+  for (let i = 10; i < 1_000; i++) table.get(office(i));
+  assert.equal(table.size, 3);
+  assert.equal(table.get(office(1)), served, "a flood of new ids does not push it out");
+  const b = table.get(office(2));
+  b.known = true;
+  const c = table.get(office(3));
+  c.known = true;
+  table.get(office(4)); // every other entry is known: the least recently used goes
+  assert.notEqual(table.get(office(1)), served);
+});

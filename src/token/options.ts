@@ -30,15 +30,15 @@ export interface TokenManagerOptions {
   random?: () => number;
   /** Called for every hit, fetch, refresh and failure; must not throw (errors are ignored). */
   onEvent?: (event: TokenEvent) => void;
-  /** Timeout of one token request in ms; default 5,000. */
+  /** Timeout of one token request in ms (100 or more); default 5,000. */
   tokenRequestTimeoutMs?: number;
-  /** Deadline for all attempts of one refresh in ms; default 10,000. */
+  /** Deadline for all attempts of one refresh in ms (100 or more); default 10,000. */
   retryDeadlineMs?: number;
   /** First retry delay cap in ms (doubles each attempt, full jitter); default 200. */
   retryBaseDelayMs?: number;
   /** Largest retry delay cap in ms; default 2,000. */
   retryMaxDelayMs?: number;
-  /** Timeout of one store call in ms; a slower store counts as a miss; default 500. */
+  /** Timeout of one store call in ms (10 or more); a slower store is a miss; default 500. */
   storeTimeoutMs?: number;
   /** Seconds a `credentials_rejected` answer is negative-cached; default 60. */
   rejectedCacheSeconds?: number;
@@ -95,6 +95,14 @@ export interface ResolvedOptions {
 }
 
 /**
+ * Floors of the token request timeout and deadline, and of the store timeout, in ms: the
+ * same as `loadConfig`'s for the variables, because below them nothing can succeed (a 0 ms
+ * deadline gave every attempt 1 ms, so a healthy endpoint never issued a token).
+ */
+const MIN_REQUEST_MS = 100;
+const MIN_STORE_MS = 10;
+
+/**
  * Validates the options and applies the defaults. Does no random, timer or I/O work, so
  * a manager can be built at Worker module scope.
  *
@@ -131,11 +139,15 @@ export function resolveOptions(options: TokenManagerOptions): ResolvedOptions {
     refreshAheadMs: number("refreshAheadSeconds", DEFAULTS.refreshAheadSeconds) * 1000,
     skewMs: number("expirySkewSeconds", DEFAULTS.expirySkewSeconds) * 1000,
     jitterMs: number("refreshJitterSeconds", DEFAULTS.refreshJitterSeconds) * 1000,
-    requestTimeoutMs: number("tokenRequestTimeoutMs", DEFAULTS.tokenRequestTimeoutMs),
-    deadlineMs: number("retryDeadlineMs", DEFAULTS.retryDeadlineMs),
+    requestTimeoutMs: number(
+      "tokenRequestTimeoutMs",
+      DEFAULTS.tokenRequestTimeoutMs,
+      MIN_REQUEST_MS,
+    ),
+    deadlineMs: number("retryDeadlineMs", DEFAULTS.retryDeadlineMs, MIN_REQUEST_MS),
     baseDelayMs: number("retryBaseDelayMs", DEFAULTS.retryBaseDelayMs),
     maxDelayMs: number("retryMaxDelayMs", DEFAULTS.retryMaxDelayMs),
-    storeTimeoutMs: number("storeTimeoutMs", DEFAULTS.storeTimeoutMs),
+    storeTimeoutMs: number("storeTimeoutMs", DEFAULTS.storeTimeoutMs, MIN_STORE_MS),
     rejectedMs: number("rejectedCacheSeconds", DEFAULTS.rejectedCacheSeconds) * 1000,
     misconfiguredMs: number("misconfiguredCacheSeconds", DEFAULTS.misconfiguredCacheSeconds) * 1000,
     transientMs: number("transientFailureSeconds", DEFAULTS.transientFailureSeconds) * 1000,

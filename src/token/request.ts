@@ -5,6 +5,7 @@
  */
 import { AqcError } from "../errors.ts";
 import { anySignal } from "../signal.ts";
+import { raceAbort } from "./delay.ts";
 import type { Credentials } from "./types.ts";
 import { parseRetryAfter } from "./retry_after.ts";
 
@@ -105,16 +106,23 @@ export function parseTokenResponse(body: unknown): TokenResponse {
 const MAX_ERROR_BODY_BYTES = 16_384;
 
 /**
- * Reads at most {@linkcode MAX_ERROR_BODY_BYTES} of an error answer and parses it as
- * JSON: a misconfigured URL may answer a large HTML page, and it must not be buffered.
+ * Bytes of a 200 answer read at most. AQC's answer is a few hundred bytes and a JWT access
+ * token a few kB; an endpoint that streams more (or never stops) must not be buffered
+ * until the request timeout (seen: 88 MiB in one second on loopback).
  */
-async function readErrorJson(response: Response): Promise<unknown> {
+export const MAX_TOKEN_BODY_BYTES = 65_536;
+
+/**
+ * Reads at most `max` bytes of a body: `undefined` when it is larger or fails to read.
+ * The rest is cancelled, never buffered.
+ */
+async function readBounded(response: Response, max: number): Promise<Uint8Array | undefined> {
   const reader = response.body?.getReader();
-  if (reader === undefined) return undefined;
+  if (reader === undefined) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
-    while (size < MAX_ERROR_BODY_BYTES) {
+    while (size <= max) {
       const { done, value } = await reader.read();
       if (done) break;
       chunks.push(value);
@@ -125,13 +133,23 @@ async function readErrorJson(response: Response): Promise<unknown> {
   } finally {
     reader.cancel().catch(() => undefined);
   }
-  if (size > MAX_ERROR_BODY_BYTES) return undefined;
+  if (size > max) return undefined;
   const bytes = new Uint8Array(size);
   let offset = 0;
   for (const chunk of chunks) {
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
+  return bytes;
+}
+
+/**
+ * Reads at most {@linkcode MAX_ERROR_BODY_BYTES} of an error answer and parses it as
+ * JSON: a misconfigured URL may answer a large HTML page, and it must not be buffered.
+ */
+async function readErrorJson(response: Response): Promise<unknown> {
+  const bytes = await readBounded(response, MAX_ERROR_BODY_BYTES);
+  if (bytes === undefined) return undefined;
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
   } catch {
@@ -270,9 +288,8 @@ export async function requestToken(
   });
   const url = credentials.apiUrl.replace(/\/+$/, "") + TOKEN_PATH;
   const issuedAt = now();
-  let response: Response;
-  try {
-    response = await fetchFn(url, {
+  const exchange = async (): Promise<IssuedToken> => {
+    const response = await fetchFn(url, {
       method: "POST",
       headers: {
         "content-type": "application/x-www-form-urlencoded",
@@ -288,9 +305,14 @@ export async function requestToken(
       await response.body?.cancel();
       throw invalid("a body that is not JSON");
     }
+    if (signal.aborted) throw signal.reason;
+    const bytes = await readBounded(response, MAX_TOKEN_BODY_BYTES);
+    // A read cut short by the timeout is the timeout, not a malformed answer.
+    if (signal.aborted) throw signal.reason;
+    if (bytes === undefined) throw invalid(`a body larger than ${MAX_TOKEN_BODY_BYTES} bytes`);
     let json: unknown;
     try {
-      json = await response.json();
+      json = JSON.parse(new TextDecoder().decode(bytes));
     } catch {
       throw invalid("a body that is not valid JSON");
     }
@@ -300,6 +322,12 @@ export async function requestToken(
       issuedAt,
       expiresAt: issuedAt + token.expiresInSeconds * 1000,
     };
+  };
+  try {
+    // Raced against the signal, not only handed to `fetch`: a `fetch` option that ignores
+    // it (a wrapper that drops `init.signal`) would otherwise hang the refresh, its lease
+    // and every caller of the office.
+    return await raceAbort(exchange(), signal);
   } catch (error) {
     if (error instanceof AqcError) throw error;
     if (options.signal?.aborted) throw options.signal.reason;

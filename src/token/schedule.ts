@@ -59,7 +59,7 @@ export interface TokenTimes {
 export function scheduleToken(token: TokenTimes, options: ScheduleOptions): Schedule {
   const lifetime = Math.max(0, token.expiresAt - token.issuedAt);
   const skew = Math.min(options.skewMs, lifetime / 4);
-  const usableUntil = Math.min(token.usableUntil, token.expiresAt - skew);
+  const usableUntil = usableUntilOf(token, options.skewMs);
   const window = options.refreshAheadMs + options.jitterMs;
   const scale = window > lifetime / 2 ? lifetime / 2 / window : 1;
   const lead = (options.refreshAheadMs + options.random() * options.jitterMs) * scale;
@@ -67,6 +67,28 @@ export function scheduleToken(token: TokenTimes, options: ScheduleOptions): Sche
     refreshAt: Math.min(token.expiresAt - Math.max(lead, skew), usableUntil),
     usableUntil,
   };
+}
+
+/**
+ * The latest instant a token may be sent under this manager's skew, whatever its producer
+ * allowed: an L2 record written by a peer with a smaller skew (or by another `TokenStore`
+ * implementation) must be judged by this, not by its own `usableUntil`.
+ *
+ * @example
+ * ```ts
+ * import { usableUntilOf } from "./schedule.ts";
+ *
+ * const token = { issuedAt: 0, expiresAt: 1_800_000, usableUntil: 1_800_000 };
+ * if (usableUntilOf(token, 30_000) !== 1_770_000) throw new Error("usableUntil");
+ * ```
+ *
+ * @param token The token's times.
+ * @param skewMs The manager's skew (capped at a quarter of the lifetime).
+ * @returns Epoch ms.
+ */
+export function usableUntilOf(token: TokenTimes, skewMs: number): number {
+  const lifetime = Math.max(0, token.expiresAt - token.issuedAt);
+  return Math.min(token.usableUntil, token.expiresAt - Math.min(skewMs, lifetime / 4));
 }
 
 /**

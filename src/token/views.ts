@@ -86,6 +86,9 @@ export function failureError(failure: StoredFailure, now: number): AqcError {
   );
 }
 
+/** Longest negative cache a `Retry-After` may cause, in ms (the breaker's cap too). */
+export const MAX_RETRY_AFTER_HOLD_MS = 300_000;
+
 /** How long each kind of failure is negative-cached, in ms. */
 export interface FailureHolds {
   /** `credentials_rejected`. */
@@ -110,7 +113,12 @@ export function failureRecord(error: AqcError, now: number, holds: FailureHolds)
     ? holds.rejectedMs
     : error.code === "token_endpoint_misconfigured" || error.code === "token_request_rejected"
     ? holds.misconfiguredMs
-    : Math.max(holds.transientMs, (error.retryAfterSeconds ?? 0) * 1000);
+    // A Retry-After counts up to MAX_RETRY_AFTER_HOLD_MS only, as for the breaker and the
+    // shared record: a broken header (up to an hour) must not stop an office for longer.
+    : Math.max(
+      holds.transientMs,
+      Math.min((error.retryAfterSeconds ?? 0) * 1000, MAX_RETRY_AFTER_HOLD_MS),
+    );
   return {
     code: error.code,
     at: now,
