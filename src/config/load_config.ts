@@ -3,27 +3,15 @@
  *
  * @module
  */
-import { AqcError } from "../errors.ts";
 import { normalizeOfficeId } from "../office.ts";
 import { validateApiUrl } from "../token/credentials.ts";
 import type { Credentials } from "../token/types.ts";
 import { parseEncryptionKey } from "../store/seal.ts";
 import { DEFAULTS } from "./defaults.ts";
-import { parseKeyOptions, type RateLimit } from "./key_options.ts";
+import { ConfigError, type ConfigIssue, Issues } from "./config_error.ts";
+import { type GatewayKey, parseGatewayKeys } from "./gateway_keys.ts";
 
-/** A caller of the gateway: a key (known only by its SHA-256) and the offices it may use. */
-export interface GatewayKey {
-  /** A name for logs and metrics, e.g. `web`. */
-  id: string;
-  /** SHA-256 of the key, 32 bytes. */
-  sha256: Uint8Array;
-  /** The offices this key may call, canonical, or `"*"` for every served office. */
-  offices: "*" | ReadonlySet<string>;
-  /** `rateLimit`: requests per window for this caller (fleet-wide with Upstash). */
-  rateLimit?: RateLimit;
-  /** `admin: true`: the key may read `GET /status`. */
-  admin?: boolean;
-}
+export { ConfigError, type ConfigIssue, type GatewayKey };
 
 /** The Upstash REST endpoint and its token. */
 export interface UpstashConfig {
@@ -77,70 +65,6 @@ export interface AqcConfig {
 export interface LoadConfigOptions {
   /** Whether `AQC_GATEWAY_KEYS` is required (it is for the gateway); default `true`. */
   requireGatewayKeys?: boolean;
-}
-
-/** One problem of a configuration: the variable it is about and a line that names it. */
-export interface ConfigIssue {
-  /** The environment variable, e.g. `AQC_GATEWAY_KEYS` (also for `AQC_GATEWAY_KEYS[0].id`). */
-  variable: string;
-  /** A sentence-case line that starts with the variable and never quotes a secret. */
-  message: string;
-}
-
-/**
- * A configuration that failed validation: `issues` holds one entry per problem, naming the
- * variable and never printing a secret's value. The message is their lines.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { ConfigError, loadConfig } from "@aqc-edge/aqc-edge/gateway";
- *
- * try {
- *   loadConfig({ AQC_API_URL: "https://test.travel.api.amadeus.com" });
- *   assert.fail("expected a ConfigError");
- * } catch (error) {
- *   assert.ok(error instanceof ConfigError);
- *   assert.deepEqual(
- *     error.issues.map((issue) => issue.variable),
- *     ["AQC_CLIENT_ID", "AQC_CLIENT_SECRET", "AQC_GATEWAY_KEYS"],
- *   );
- * }
- * ```
- */
-export class ConfigError extends AqcError {
-  /** One entry per problem, in the order found. */
-  readonly issues: readonly ConfigIssue[];
-
-  /**
-   * Creates the error from its issues.
-   *
-   * @param issues One entry per problem.
-   */
-  constructor(issues: readonly ConfigIssue[]) {
-    super("config_invalid", issues.map((issue) => issue.message).join("\n"));
-    this.name = "ConfigError";
-    this.issues = issues;
-  }
-
-  /** The names of the wrong variables, each once, in the order found. */
-  get variables(): string[] {
-    return [...new Set(this.issues.map((issue) => issue.variable))];
-  }
-}
-
-/** Collects issues; each line must start with its variable's name (tests hold it to that). */
-class Issues {
-  readonly list: ConfigIssue[] = [];
-
-  add(variable: string, message: string): void {
-    this.list.push({ variable, message });
-  }
-
-  /** An `AqcError` thrown by a validator: its message already names `variable`. */
-  fromError(variable: string, error: unknown): void {
-    this.add(variable, error instanceof Error ? error.message : `${variable} is invalid`);
-  }
 }
 
 /** A whole-number tuning variable: its name, the config field it sets, and its range. */
@@ -214,71 +138,6 @@ function parseInteger(
     return fallback;
   }
   return Number(raw);
-}
-
-function keyExtras(extra: ReturnType<typeof parseKeyOptions>): Partial<GatewayKey> {
-  return {
-    ...(extra.rateLimit === undefined ? {} : { rateLimit: extra.rateLimit }),
-    ...(extra.admin ? { admin: true } : {}),
-  };
-}
-
-function parseGatewayKeys(raw: string, issues: Issues): GatewayKey[] {
-  const name = "AQC_GATEWAY_KEYS";
-  const problems = { push: (message: string): void => issues.add(name, message) };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    problems.push(`${name} must be JSON: [{"id":"web","sha256":"<hex>","offices":["*"]}]`);
-    return [];
-  }
-  if (!Array.isArray(parsed) || parsed.length === 0) {
-    problems.push(`${name} must be a non-empty JSON array of keys`);
-    return [];
-  }
-  const keys: GatewayKey[] = [];
-  const ids = new Set<string>();
-  parsed.forEach((item: unknown, index) => {
-    const at = `${name}[${index}]`;
-    if (typeof item !== "object" || item === null) {
-      problems.push(`${at} must be an object with id, sha256 and offices`);
-      return;
-    }
-    const { id, sha256, offices } = item as Record<string, unknown>;
-    const extra = parseKeyOptions(item as Record<string, unknown>, at, problems.push);
-    if (typeof id !== "string" || !/^[A-Za-z0-9._-]{1,64}$/.test(id)) {
-      problems.push(`${at}.id must be 1 to 64 letters, digits, dots, dashes or underscores`);
-      return;
-    }
-    if (ids.has(id)) problems.push(`${at}.id "${id}" is used twice`);
-    ids.add(id);
-    if (typeof sha256 !== "string" || !/^[0-9a-fA-F]{64}$/.test(sha256)) {
-      problems.push(`${at}.sha256 must be 64 hex characters (SHA-256 of the key)`);
-      return;
-    }
-    const digest = new Uint8Array(32);
-    for (let i = 0; i < 32; i++) digest[i] = parseInt(sha256.slice(i * 2, i * 2 + 2), 16);
-    if (!Array.isArray(offices) || offices.length === 0) {
-      problems.push(`${at}.offices must be a non-empty array of office ids, or ["*"]`);
-      return;
-    }
-    if (offices.includes("*")) {
-      if (offices.length > 1) problems.push(`${at}.offices must be ["*"] alone or office ids`);
-      keys.push({ id, sha256: digest, offices: "*", ...keyExtras(extra) });
-      return;
-    }
-    const set = new Set<string>();
-    for (const office of offices) {
-      try {
-        set.add(normalizeOfficeId(office));
-      } catch {
-        problems.push(`${at}.offices has an invalid office id "${String(office).slice(0, 20)}"`);
-      }
-    }
-    keys.push({ id, sha256: digest, offices: set, ...keyExtras(extra) });
-  });
-  return keys;
 }
 
 /**

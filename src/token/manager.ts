@@ -10,17 +10,17 @@
  * @module
  */
 import { AqcError } from "../errors.ts";
-import type { StoredEntry } from "../store/store.ts";
 import { raceAbort } from "./delay.ts";
 import { tokenKeyId } from "./key.ts";
 import { type Entry, OfficeTable, REJECTED_PER_OFFICE } from "./offices.ts";
 import { type ResolvedOptions, resolveOptions, type TokenManagerOptions } from "./options.ts";
 import { inspectOffices, type OfficeTokenState } from "./inspect.ts";
 import { TokenIssuer } from "./issuer.ts";
-import { backgroundBackoffMs, peerDeferMs, usableUntilOf } from "./schedule.ts";
+import { backgroundBackoffMs } from "./schedule.ts";
+import { refreshHooks } from "./refresh_hooks.ts";
 import { mapLimited } from "./pool.ts";
 import { SharedCache } from "./shared_cache.ts";
-import { failureError, failureRecord, installToken } from "./views.ts";
+import { failureError } from "./views.ts";
 import type { AccessToken, GetTokenOptions, PrewarmResult, TokenEvent } from "./types.ts";
 
 export type { TokenManagerOptions } from "./options.ts";
@@ -375,79 +375,10 @@ export class TokenManager {
     return promise;
   }
 
-  /**
-   * Judges what L2 holds: a shared token worth adopting (usable, not refused, newer than
-   * ours) is installed; a standing failure (recorded since `since`, when given) becomes
-   * the error to throw; anything else is `undefined`.
-   */
-  #judge(entry: Entry, read: StoredEntry, since?: number): AccessToken | AqcError | undefined {
-    const now = this.#now();
-    const { token, failure } = read;
-    const current = entry.token?.stored;
-    if (
-      token !== undefined && !entry.rejected.includes(token.accessToken) &&
-      // Our skew, not the writer's: a peer configured with a smaller one shares tokens we
-      // may no longer send.
-      now < usableUntilOf(token, this.#o.skewMs) &&
-      (current === undefined || now >= current.usableUntil || token.expiresAt > current.expiresAt)
-    ) {
-      this.#emit({ type: "hit", officeId: entry.officeId, source: "l2" });
-      return installToken(entry, token, "l2", this.#o);
-    }
-    if (
-      failure !== undefined && now < failure.until && (since === undefined || failure.at >= since)
-    ) {
-      entry.failure = failure;
-      this.#emit({
-        type: "negative_cache_hit",
-        officeId: entry.officeId,
-        code: failure.code,
-        retryAfterMs: failure.until - now,
-      });
-      return failureError(failure, now);
-    }
-    return undefined;
-  }
-
   async #refresh(entry: Entry, background: boolean): Promise<AccessToken> {
     const officeId = entry.officeId;
     this.#emit({ type: "refresh_started", officeId, background });
-    return await this.#shared.refresh(officeId, await this.#id(entry), {
-      leaseTtlMs: this.#o.deadlineMs + this.#o.requestTimeoutMs,
-      now: this.#now,
-      consider: (read, since) => this.#judge(entry, read, since),
-      admit: () => {
-        const refused = entry.known ? undefined : this.#issuer.admitNewOffice();
-        if (refused) {
-          this.#emit({ type: "refresh_failed", officeId, code: refused.code, background });
-        }
-        return refused;
-      },
-      defer: () => {
-        if (!background || entry.token === undefined) return undefined;
-        // Another isolate is refreshing: keep serving ours and look at L2 again soon, and
-        // in any case before ours runs out.
-        const now = this.#now();
-        const runway = entry.token.stored.usableUntil - now;
-        entry.nextBackgroundAt = now + peerDeferMs(runway, this.#o.random);
-        this.#emit({ type: "hit", officeId, source: "l1" });
-        return entry.token.views.l1;
-      },
-      prepare: () => this.#issuer.prepare(officeId),
-      issue: async () => {
-        const issued = await this.#issuer.request(officeId);
-        const view = installToken(
-          entry,
-          { ...issued, usableUntil: issued.expiresAt },
-          "endpoint",
-          this.#o,
-        );
-        return { view, stored: entry.token!.stored };
-      },
-      failed: (error) => {
-        this.#emit({ type: "refresh_failed", officeId, code: error.code, background });
-        return entry.failure = failureRecord(error, this.#now(), this.#o);
-      },
-    });
+    const hooks = refreshHooks(entry, background, this.#o, this.#issuer, (e) => this.#emit(e));
+    return await this.#shared.refresh(officeId, await this.#id(entry), hooks);
   }
 }
