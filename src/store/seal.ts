@@ -66,6 +66,14 @@ export function parseEncryptionKey(
       `${name} must be base64url of 32 random bytes (run: deno task keygen)`,
     );
   }
+  // 32 random bytes have about 30 distinct values (fewer than 12 with odds below 1e-12): a key
+  // of zeros, a repeated byte or a short pattern is a placeholder pasted into production.
+  if (new Set(bytes).size < 12) {
+    throw new AqcError(
+      "config_invalid",
+      `${name} is not random (too few distinct bytes; run: deno task keygen)`,
+    );
+  }
   return bytes;
 }
 

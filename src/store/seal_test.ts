@@ -9,6 +9,7 @@ import {
   type SealingKey,
 } from "./seal.ts";
 import { encodeBase64Url } from "../token/key.ts";
+import { AqcError } from "../errors.ts";
 
 function randomKey(): Promise<SealingKey> {
   return importSealingKey(crypto.getRandomValues(new Uint8Array(32)));
@@ -92,8 +93,28 @@ Deno.test("keyName: keyed, stable per key, different across keys, free of the id
 });
 
 Deno.test("parseEncryptionKey and decodeBase64Url", () => {
-  const text = encodeBase64Url(new Uint8Array(32).fill(7));
+  const text = encodeBase64Url(crypto.getRandomValues(new Uint8Array(32)));
   assert.equal(parseEncryptionKey(text).length, 32);
   assert.throws(() => parseEncryptionKey("short"));
   assert.equal(decodeBase64Url("!!"), undefined);
+});
+
+Deno.test("parseEncryptionKey refuses placeholder keys: zeros, a repeated byte, a short pattern", () => {
+  const encode = (bytes: Uint8Array): string => encodeBase64Url(bytes);
+  for (
+    const bytes of [
+      new Uint8Array(32),
+      new Uint8Array(32).fill(0x41),
+      Uint8Array.from({ length: 32 }, (_, i) => i % 4),
+    ]
+  ) {
+    assert.throws(
+      () => parseEncryptionKey(encode(bytes)),
+      (error: unknown) => error instanceof AqcError && /not random/.test(error.message),
+    );
+  }
+  // A real key (what keygen makes) passes, many times over.
+  for (let i = 0; i < 1000; i++) {
+    parseEncryptionKey(encode(crypto.getRandomValues(new Uint8Array(32))));
+  }
 });
