@@ -87,7 +87,9 @@ if (import.meta.main) {
     console.log(`bundle: ${total} bytes minified, ${gzip} gzip`);
     console.log("\nper dependency (minified bytes):");
     for (const [dep, bytes] of [...perDependency].sort((a, b) => b[1] - a[1])) {
-      console.log(`${String(bytes).padStart(8)}  ${(100 * bytes / total).toFixed(1).padStart(5)}%  ${dep}`);
+      console.log(
+        `${String(bytes).padStart(8)}  ${(100 * bytes / total).toFixed(1).padStart(5)}%  ${dep}`,
+      );
     }
     console.log("\nlargest files:");
     for (const [file, bytes] of perFile.sort((a, b) => b[1] - a[1]).slice(0, 25)) {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { type Context, Hono } from "@hono/hono";
+import { type Context, Hono, type MiddlewareHandler } from "@hono/hono";
 import { bearerAuth } from "@hono/hono/bearer-auth";
 import { bodyLimit } from "@hono/hono/body-limit";
 import { HTTPException } from "@hono/hono/http-exception";
@@ -209,6 +209,31 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   });
   const own = secureHeaders();
 
+  /**
+   * The proxy route's single middleware: caller auth, then the body limit when there is a
+   * body. A caller whose key was verified before is recognised here, parsing `Authorization`
+   * exactly as bearerAuth does (`Bearer` in any case, a space, the value trimmed; only values
+   * that passed bearerAuth's syntax check are remembered), so a warm request skips two
+   * middleware layers and bearerAuth's checks; anyone else goes through bearerAuth, its
+   * hashing and its answers.
+   */
+  const guard: MiddlewareHandler<GatewayEnv> = async (c, next) => {
+    const limited = async (): Promise<void> => {
+      if (c.req.raw.body === null) return await next();
+      const refused = await limit(c, next);
+      if (refused instanceof Response) c.res = refused;
+    };
+    const header = c.req.raw.headers.get("authorization");
+    const key = header !== null && header.length > 7 && header[6] === " " &&
+        header.slice(0, 6).toLowerCase() === "bearer"
+      ? verifier.known(header.slice(7).trimStart())
+      : undefined;
+    // bearerAuth is typed for the default Hono environment; it reads nothing of ours.
+    if (key === undefined) return await callerAuth(c as unknown as Context, limited);
+    c.set("gatewayKey", key);
+    await limited();
+  };
+
   app.get("/healthz", own, (c) => c.json({ status: "ok" }, 200, { "cache-control": "no-store" }));
 
   app.get("/readyz", own, async (c) => {
@@ -266,8 +291,7 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
 
   app.all(
     "/aqc/:office/*",
-    callerAuth,
-    limit,
+    guard,
     async (c) => {
       const officeId = officeFor(c);
       if (officeId instanceof Response) return officeId;
