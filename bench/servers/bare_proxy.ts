@@ -52,13 +52,13 @@ export function createBareProxy(
     // Deno's fetch decodes gzip/br but keeps Content-Encoding and the compressed
     // Content-Length; passed on as they are, the caller would get plain bytes labelled
     // compressed (a "brotli error" in its fetch). The least a working proxy must do.
-    const headers = new Headers(response.headers);
-    headers.delete("content-encoding");
-    headers.delete("content-length");
+    const answer = new Headers(response.headers);
+    answer.delete("content-encoding");
+    answer.delete("content-length");
     return new Response(response.body, {
       status: response.status,
       statusText: response.statusText,
-      headers,
+      headers: answer,
     });
   };
 }
