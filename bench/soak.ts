@@ -20,7 +20,7 @@ import {
 } from "../dev/simulator/mod.ts";
 import { ensureWrk } from "./gateway_proxy.ts";
 import { SEARCH } from "./lib/contenders.ts";
-import { ROOT, startServer } from "./lib/process.ts";
+import { ROOT, runCommand, startServer } from "./lib/process.ts";
 import { startSimulator } from "./lib/services.ts";
 import { median } from "./lib/stats.ts";
 import { renderChart, type Tick } from "./lib/svg.ts";
@@ -240,6 +240,8 @@ if (import.meta.main) {
   const target = option("--out") ?? `${ROOT}bench/soak.json`;
   await Deno.writeTextFile(target, JSON.stringify(result, null, 2) + "\n");
   await Deno.writeTextFile(`${ROOT}bench/soak.svg`, renderSoakSvg(result));
+  // In deno fmt's style, so that `deno task check` stays green with the outputs committed.
+  await runCommand(Deno.execPath(), ["fmt", "--quiet", target, `${ROOT}bench/soak.svg`]);
   console.error(
     `soak: ${result.wrk.requests} requests, ${result.wrk.errors} errors; heap after GC ` +
       `${(heapAfterGc.first / 1e6).toFixed(2)} → ${(heapAfterGc.last / 1e6).toFixed(2)} MB ` +
