@@ -7,7 +7,8 @@
  * `wrk`: installed from Debian when missing and running as root), 5. worker bundle and cold
  * start (`worker_cold_start.ts`). Each scenario runs in its own process.
  *
- * Options: `--only herd,steady,hot,gateway,worker` runs a subset.
+ * Options: `--only herd,steady,hot,gateway,worker` runs a subset; `--render` only re-renders
+ * `RESULTS.md` from `results.json` (adding the last soak and `PROFILES.md`).
  *
  * @module
  */
@@ -15,6 +16,7 @@ import type { ColdHerdResult } from "./cold_herd.ts";
 import type { SteadyStateResult } from "./steady_state.ts";
 import type { GatewayProxyResult } from "./gateway_proxy.ts";
 import type { WorkerResult } from "./worker_cold_start.ts";
+import type { SoakResult } from "./soak.ts";
 import { runHotPath } from "./lib/hot_path.ts";
 import { BENCH_PERMISSIONS, ROOT, runCommand } from "./lib/process.ts";
 import { type BenchResults, renderMarkdown, renderSvg } from "./lib/report.ts";
@@ -59,6 +61,32 @@ function load(): number[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * Writes `bench/RESULTS.md` from `results`, with the last soak (`bench/soak.json`) and the
+ * profiles' findings (`bench/PROFILES.md`) when present.
+ */
+async function writeMarkdown(results: BenchResults): Promise<void> {
+  const soak = await Deno.readTextFile(`${ROOT}bench/soak.json`).then(
+    (text) => JSON.parse(text) as SoakResult,
+    () => undefined,
+  );
+  const profiles = await Deno.readTextFile(`${ROOT}bench/PROFILES.md`).catch(() => undefined);
+  await Deno.writeTextFile(
+    `${ROOT}bench/RESULTS.md`,
+    renderMarkdown(results, {
+      ...(soak ? { soak } : {}),
+      ...(profiles ? { profiles } : {}),
+    }),
+  );
+}
+
+if (import.meta.main && Deno.args.includes("--render")) {
+  // Re-renders RESULTS.md from results.json (e.g. after a soak or new profile notes).
+  await writeMarkdown(JSON.parse(await Deno.readTextFile(`${ROOT}bench/results.json`)));
+  await runCommand(Deno.execPath(), ["fmt", "--quiet", `${ROOT}bench/RESULTS.md`]);
+  Deno.exit(0);
 }
 
 if (import.meta.main) {
@@ -116,7 +144,7 @@ if (import.meta.main) {
   results.generatedAt = new Date().toISOString().replace(/\.\d+Z$/, "Z");
 
   await Deno.writeTextFile(`${ROOT}bench/results.json`, JSON.stringify(results, null, 2) + "\n");
-  await Deno.writeTextFile(`${ROOT}bench/RESULTS.md`, renderMarkdown(results));
+  await writeMarkdown(results);
   const svg = renderSvg(results);
   if (svg !== undefined) await Deno.writeTextFile(`${ROOT}bench/latency.svg`, svg);
   // In deno fmt's style, so that `deno task check` stays green with the outputs committed.

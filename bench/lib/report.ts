@@ -8,6 +8,7 @@ import type { ColdHerdResult, HerdContender } from "../cold_herd.ts";
 import type { SteadyContender, SteadyStateResult } from "../steady_state.ts";
 import type { GatewayProxyResult, ProxyContender } from "../gateway_proxy.ts";
 import type { WorkerResult } from "../worker_cold_start.ts";
+import type { SoakResult } from "../soak.ts";
 import type { HotPathResult } from "./hot_path.ts";
 import { type Panel, renderChart, type Series } from "./svg.ts";
 
@@ -386,13 +387,54 @@ start-up, which the empty worker measures alone.
 `;
 }
 
+/** What `RESULTS.md` carries besides this run: the last soak and the written-down profiles. */
+export interface ExtraSections {
+  /** `bench/soak.json` (`deno task bench:soak`, its own run), when present. */
+  soak?: SoakResult;
+  /** `bench/PROFILES.md`, the profiles' findings (kept by hand), when present. */
+  profiles?: string;
+}
+
+function soakSection(soak: SoakResult): string {
+  const v = soak.verdict;
+  const mb = (b: number) => `${num(b / 1_048_576)} MB`;
+  return `## 6. Memory soak (\`deno task bench:soak\`, its own run)
+
+Run on ${soak.generatedAt} for ${num(soak.minutes)} min (load average ${
+    soak.load.before.join(" / ")
+  } before, ${soak.load.after.join(" / ")} after): \`wrk\` with ${soak.wrk.connections} connections
+without pause, ${count(soak.wrk.requests)} requests (${
+    count(soak.wrk.rps)
+  } req/s), ${soak.wrk.errors} errors. Heap and RSS sampled every second, the heap after a full GC every fifth second; the
+first ${
+    Math.round(v.warmupSeconds)
+  } s are warm-up. Medians of the first and the last fifth after it:
+
+${
+    table(["measure", "first fifth", "last fifth", "growth", "goal"], [
+      [
+        "V8 heap after GC",
+        mb(v.heapAfterGc.first),
+        mb(v.heapAfterGc.last),
+        `${v.heapAfterGc.growthPercent}%`,
+        "within 5%",
+      ],
+      ["RSS", mb(v.rss.first), mb(v.rss.last), `${v.rss.growthPercent}%`, "–"],
+    ])
+  }
+
+Verdict: heap **${v.flat ? "flat" : "not flat"}**. Plot: [\`soak.svg\`](soak.svg).
+`;
+}
+
 /**
  * Renders `RESULTS.md`.
  *
  * @param results The results.
+ * @param extra The last soak and the profiles' findings, kept outside this run.
  * @returns Markdown.
  */
-export function renderMarkdown(results: BenchResults): string {
+export function renderMarkdown(results: BenchResults, extra: ExtraSections = {}): string {
   const env = results.environment;
   const sections = [
     results.coldHerd && herdSection(results.coldHerd),
@@ -400,6 +442,8 @@ export function renderMarkdown(results: BenchResults): string {
     results.hotPath && hotSection(results.hotPath),
     results.gatewayProxy && proxySection(results.gatewayProxy),
     results.worker && workerSection(results.worker),
+    extra.soak && soakSection(extra.soak),
+    extra.profiles && `## Profiles\n\n${extra.profiles.replace(/^#[^\n]*\n+/, "").trim()}\n`,
   ].filter((s): s is string => typeof s === "string");
   const durations = Object.entries(results.scenarioSeconds)
     .map(([name, s]) => `${name} ${Math.round(s)} s`)

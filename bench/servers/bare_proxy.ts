@@ -49,7 +49,17 @@ export function createBareProxy(
       body: request.body,
       redirect: "manual",
     });
-    return new Response(response.body, response);
+    // Deno's fetch decodes gzip/br but keeps Content-Encoding and the compressed
+    // Content-Length; passed on as they are, the caller would get plain bytes labelled
+    // compressed (a "brotli error" in its fetch). The least a working proxy must do.
+    const answer = new Headers(response.headers);
+    answer.delete("content-encoding");
+    answer.delete("content-length");
+    return new Response(response.body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: answer,
+    });
   };
 }
 

@@ -3,7 +3,10 @@
  *
  * @module
  */
-import { type Context, Hono } from "@hono/hono";
+import type { Context, MiddlewareHandler } from "@hono/hono";
+// The tiny preset (PatternRouter): 5.6 KB less bundle (2.3 KiB gzip) than the default
+// SmartRouter (RegExpRouter + TrieRouter), for a handful of routes matched just as fast.
+import { Hono } from "@hono/hono/tiny";
 import { bearerAuth } from "@hono/hono/bearer-auth";
 import { bodyLimit } from "@hono/hono/body-limit";
 import { HTTPException } from "@hono/hono/http-exception";
@@ -239,6 +242,31 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   });
   const own = secureHeaders();
 
+  /**
+   * The proxy route's single middleware: caller auth, then the body limit when there is a
+   * body. A caller whose key was verified before is recognised here, parsing `Authorization`
+   * exactly as bearerAuth does (`Bearer` in any case, a space, the value trimmed; only values
+   * that passed bearerAuth's syntax check are remembered), so a warm request skips two
+   * middleware layers and bearerAuth's checks; anyone else goes through bearerAuth, its
+   * hashing and its answers.
+   */
+  const callerGuard: MiddlewareHandler<GatewayEnv> = async (c, next) => {
+    const limited = async (): Promise<void> => {
+      if (c.req.raw.body === null) return await next();
+      const refused = await limit(c, next);
+      if (refused instanceof Response) c.res = refused;
+    };
+    const header = c.req.raw.headers.get("authorization");
+    const key = header !== null && header.length > 7 && header[6] === " " &&
+        header.slice(0, 6).toLowerCase() === "bearer"
+      ? verifier.known(header.slice(7).trimStart())
+      : undefined;
+    // bearerAuth is typed for the default Hono environment; it reads nothing of ours.
+    if (key === undefined) return await callerAuth(c as unknown as Context, limited);
+    c.set("gatewayKey", key);
+    await limited();
+  };
+
   app.get("/healthz", own, (c) => c.json({ status: "ok" }, 200, { "cache-control": "no-store" }));
 
   app.get("/readyz", own, async (c) => {
@@ -301,8 +329,7 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
 
   app.all(
     "/aqc/:office/*",
-    callerAuth,
-    limit,
+    callerGuard,
     guard.middleware,
     async (c) => {
       const officeId = officeFor(c);

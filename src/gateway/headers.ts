@@ -73,9 +73,12 @@ function isAmadeusHeader(name: string): boolean {
  */
 export function forwardRequestHeaders(headers: Headers): [string, string][] {
   const out: [string, string][] = [];
-  for (const [name, value] of headers) {
+  // `forEach`, not `for…of`: on Deno the iterator protocol (an iterator object and a result
+  // object per entry, through WebIDL wrappers) cost 3.2–3.5 µs for four headers, `forEach`
+  // 0.4–0.8 µs, with the same (sorted, combined) pairs.
+  headers.forEach((value, name) => {
     if (REQUEST_ALLOWED.has(name) || isAmadeusHeader(name)) out.push([name, value]);
-  }
+  });
   return out;
 }
 
@@ -90,10 +93,11 @@ export function forwardRequestHeaders(headers: Headers): [string, string][] {
  */
 export function forwardResponseHeaders(headers: Headers, bearer = ""): [string, string][] {
   const out: [string, string][] = [];
-  for (const [name, value] of headers) {
-    if (!RESPONSE_ALLOWED.has(name) && !isAmadeusHeader(name)) continue;
-    if (bearer !== "" && value.includes(bearer)) continue;
+  // `forEach` for the reason given in forwardRequestHeaders.
+  headers.forEach((value, name) => {
+    if (!RESPONSE_ALLOWED.has(name) && !isAmadeusHeader(name)) return;
+    if (bearer !== "" && value.includes(bearer)) return;
     out.push([name, value]);
-  }
+  });
   return out;
 }
