@@ -27,7 +27,8 @@ deadlineTest(
         headers: {
           authorization: `Bearer ${wildcardKey}`,
           "proxy-authorization": `Bearer ${wildcardKey}`,
-          "x-trace": "kept",
+          // An allowlisted header (the request allowlist drops unknown x-* headers).
+          "ama-client-ref": "kept",
         },
         ...(method === "POST" ? { body: "{}" } : {}),
         signal,
@@ -39,7 +40,7 @@ deadlineTest(
     assert.ok(bearer !== undefined, "a token was issued");
     for (const echo of seen) {
       assert.equal(echo.headers["authorization"], `Bearer ${bearer}`, "only the AQC bearer");
-      assert.equal(echo.headers["x-trace"], "kept", "end-to-end headers still pass");
+      assert.equal(echo.headers["ama-client-ref"], "kept", "end-to-end headers still pass");
       for (const [name, value] of Object.entries(echo.headers)) {
         assert.ok(!value.includes(wildcardKey), `the gateway key reached AQC in ${name}`);
       }

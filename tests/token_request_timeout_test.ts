@@ -43,12 +43,14 @@ deadlineTest(
 );
 
 deadlineTest(
-  "a token endpoint failing with 503 forever: retries stop at the retry deadline",
+  "a token endpoint failing with 502 forever: retries stop at the retry deadline",
   10_000,
   async ({ defer }) => {
     const served = await serveSimulator();
     defer(() => served.close());
-    served.simulator.configure({ tokenFailure: { mode: "status", status: 503 } });
+    // 502, not 503: the simulator's 503 carries Retry-After: 1, which is beyond this
+    // deadline, so it is (rightly) not retried at all.
+    served.simulator.configure({ tokenFailure: { mode: "status", status: 502 } });
     const tokens = new TokenManager({
       credentials: {
         apiUrl: served.url,
@@ -63,7 +65,7 @@ deadlineTest(
     const error = await tokens.getToken(OFFICE).then(() => undefined, (e: unknown) => e);
     assert.ok(error instanceof AqcError, String(error));
     assert.equal(error.code, "token_endpoint_unavailable");
-    assert.equal(error.status, 503);
+    assert.equal(error.status, 502);
     const requests = served.simulator.counters.tokenRequests;
     assert.ok(requests >= 2, `${requests} token requests: it retried`);
   },
