@@ -18,6 +18,10 @@ const OFFICE = "NCE1A0955";
 function setup(served: ServedSimulator, apiUrl = served.url) {
   const tokens = new TokenManager({
     credentials: { apiUrl, clientId: DEFAULT_CLIENT_ID, clientSecret: DEFAULT_CLIENT_SECRET },
+    // These tests are about which 401s createAqcFetch treats as token rejections; the
+    // manager's eviction window (one eviction per office per 30 s) would hide every
+    // eviction after the first. tests/token_abuse_test.ts covers the window.
+    evictionWindowSeconds: 0,
     // Token requests always go to the simulator, whatever answers the APIs.
     fetch: (input, init) => {
       const url = new URL(input instanceof Request ? input.url : String(input));

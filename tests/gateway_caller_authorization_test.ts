@@ -27,6 +27,7 @@ deadlineTest(
         headers: {
           authorization: `Bearer ${wildcardKey}`,
           "proxy-authorization": `Bearer ${wildcardKey}`,
+          // An allowlisted header (the request allowlist drops unknown x-* headers).
           "ama-client-ref": "kept",
         },
         ...(method === "POST" ? { body: "{}" } : {}),

@@ -46,7 +46,6 @@ deadlineTest(
     const served = await serveSimulator();
     defer(() => served.close());
     const hanging = hangingStore();
-    defer(() => hanging.release());
     const events: TokenEvent[] = [];
     const tokens = new TokenManager({
       credentials: {
@@ -60,6 +59,10 @@ deadlineTest(
       onEvent: (event) => events.push(event),
     });
     defer(() => tokens.whenIdle());
+    // Deferred after whenIdle, so it runs first (cleanups run last-in first-out): a manager
+    // stuck on the store must be released before it is waited for, or a hang past the
+    // deadline never ends and the test fails without its name.
+    defer(() => hanging.release());
 
     const token = await tokens.getToken(OFFICE);
     assert.equal(token.source, "endpoint");

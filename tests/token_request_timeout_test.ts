@@ -48,8 +48,8 @@ deadlineTest(
   async ({ defer }) => {
     const served = await serveSimulator();
     defer(() => served.close());
-    // 502: the simulator's 503s carry Retry-After: 1, which is past this deadline, so a 503
-    // is rightly not retried at all here.
+    // 502, not 503: the simulator's 503 carries Retry-After: 1, which is beyond this
+    // deadline, so it is (rightly) not retried at all.
     served.simulator.configure({ tokenFailure: { mode: "status", status: 502 } });
     const tokens = new TokenManager({
       credentials: {

@@ -3,13 +3,21 @@ import { AqcError } from "../errors.ts";
 import { CircuitBreaker } from "./breaker.ts";
 import { type AttemptFailure, requestWithRetries, type RetryOptions } from "./retry.ts";
 
-/** A virtual clock whose delay advances it: no real time passes. */
+/** Waits no test here needs; more means a retry loop that ignores its deadline. */
+const MAX_WAITS = 1_000;
+
+/**
+ * A virtual clock whose delay advances it: no real time passes. Its delay rejects past
+ * {@linkcode MAX_WAITS}, so a loop that never stops fails its test by name instead of
+ * spinning until the process runs out of memory.
+ */
 function virtual(): { clock: () => number; delay: (ms: number) => Promise<void>; waits: number[] } {
   let t = 0;
   const waits: number[] = [];
   return {
     clock: () => t,
     delay: (ms) => {
+      if (waits.length >= MAX_WAITS) return Promise.reject(new Error("Retry loop never stopped"));
       waits.push(ms);
       t += ms;
       return Promise.resolve();
