@@ -27,9 +27,6 @@ function setup(served: ServedSimulator, apiUrl = served.url) {
       const url = new URL(input instanceof Request ? input.url : String(input));
       return fetch(`${served.url}${url.pathname}`, init);
     },
-    // Each case below is its own eviction: the manager's once-per-window budget is tested
-    // in token_abuse_test.ts, not here.
-    evictionWindowSeconds: 0,
   });
   return { tokens, aqc: createAqcFetch({ tokens }) };
 }

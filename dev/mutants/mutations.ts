@@ -12,6 +12,7 @@
 import type { Mutation } from "./types.ts";
 
 const MANAGER = "src/token/manager.ts";
+const ADOPT = "src/token/adopt.ts";
 const SHARED = "src/token/shared_cache.ts";
 const SCHEDULE = "src/token/schedule.ts";
 const VIEWS = "src/token/views.ts";
@@ -152,8 +153,9 @@ export const MUTATIONS: readonly Mutation[] = [
     name: "no-expiry-skew",
     kind: "skew",
     file: SCHEDULE,
-    find: "const usableUntil = Math.min(token.usableUntil, token.expiresAt - skew);",
-    replace: "const usableUntil = Math.min(token.usableUntil, token.expiresAt - 0 * skew);",
+    find: "return Math.min(token.usableUntil, token.expiresAt - Math.min(skewMs, lifetime / 4));",
+    replace:
+      "return Math.min(token.usableUntil, token.expiresAt - 0 * Math.min(skewMs, lifetime / 4));",
     tests: [T.schedule, T.manager],
   },
   {
@@ -226,7 +228,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     name: "refused-token-readopted",
     kind: "refused-token re-adoption",
-    file: MANAGER,
+    file: ADOPT,
     find: "token !== undefined && !entry.rejected.includes(token.accessToken) &&",
     replace: "token !== undefined &&",
     tests: [T.refusedToken],
@@ -365,26 +367,26 @@ export const MUTATIONS: readonly Mutation[] = [
     name: "response-allowlist-lets-set-cookie-through",
     kind: "header allowlists",
     file: HEADERS,
-    find: "if (!RESPONSE_ALLOWED.has(name) && !isAmadeusHeader(name)) continue;",
+    find: "if (!RESPONSE_ALLOWED.has(name) && !isAmadeusHeader(name)) return;",
     replace:
-      `if (!RESPONSE_ALLOWED.has(name) && !isAmadeusHeader(name) && name !== "set-cookie") continue;`,
+      `if (!RESPONSE_ALLOWED.has(name) && !isAmadeusHeader(name) && name !== "set-cookie") return;`,
     tests: [T.headers, T.edge],
   },
   {
     name: "response-allowlist-lets-cors-through",
     kind: "header allowlists",
     file: HEADERS,
-    find: "if (!RESPONSE_ALLOWED.has(name) && !isAmadeusHeader(name)) continue;",
+    find: "if (!RESPONSE_ALLOWED.has(name) && !isAmadeusHeader(name)) return;",
     replace:
-      `if (!RESPONSE_ALLOWED.has(name) && !isAmadeusHeader(name) && !name.startsWith("access-control-")) continue;`,
+      `if (!RESPONSE_ALLOWED.has(name) && !isAmadeusHeader(name) && !name.startsWith("access-control-")) return;`,
     tests: [T.headers, T.edge],
   },
   {
     name: "bearer-echo-header-forwarded",
     kind: "secret echo",
     file: HEADERS,
-    find: 'if (bearer !== "" && value.includes(bearer)) continue;',
-    replace: 'if (bearer === "\\0" && value.includes(bearer)) continue;',
+    find: 'if (bearer !== "" && value.includes(bearer)) return;',
+    replace: 'if (bearer === "\\0" && value.includes(bearer)) return;',
     tests: [T.headers, T.aqcFetchAnswer],
   },
   // --- negative cache, retries, Retry-After -----------------------------------------
