@@ -224,15 +224,17 @@ Deno.test("resilience: retry amplification — 20 cold callers against a 503, th
   const sim = stack.served.simulator;
   const run = async (
     prefix: string,
-  ): Promise<{ spent: number; answers: { status: number; code?: string }[] }> => {
+  ): Promise<{ spent: number; at: number[]; answers: { status: number; code?: string }[] }> => {
     const before = sim.counters.tokenRequests;
+    const from = sim.counters.tokenLog.length;
     const answers = await Promise.all(
       Array.from(
         { length: CALLERS },
         (_, i) => call(stack.gateway.url, stack.key, office(prefix, i)),
       ),
     );
-    return { spent: sim.counters.tokenRequests - before, answers };
+    const at = sim.counters.tokenLog.slice(from).map((e) => e.at).sort((a, b) => a - b);
+    return { spent: sim.counters.tokenRequests - before, at, answers };
   };
   sim.configure({ tokenFailure: { mode: "status", status: 503 } });
   const unavailable = await run("AMP");
@@ -270,9 +272,24 @@ Deno.test("resilience: retry amplification — 20 cold callers against a 503, th
     unavailable.answers.every((a) => a.status === 503 && a.code === "token_endpoint_unavailable"),
     unavailable.answers.filter((a) => a.status !== 503).length,
   );
+  // Retry-After honoured per isolate: no window shorter than it holds more than one
+  // request per isolate. (The simulator cannot tell isolates apart, so this is judged on
+  // the fleet's requests.) The total is then one per isolate per Retry-After within a
+  // caller's 10 s deadline: 2, or 3 when the callers' deadlines start spread out, as under
+  // CPU load, where a caller that started late still has time left for a third round.
+  const RETRY_AFTER_MS = 5_000;
+  const crowded =
+    limited.at.filter((t) =>
+      limited.at.filter((u) => u >= t && u < t + RETRY_AFTER_MS - 50).length > stack.isolates
+    ).length;
   scenario.check(
-    `429: token requests ≤ 2 per isolate`,
-    limited.spent <= 2 * stack.isolates,
+    `429: at most one token request per isolate per Retry-After`,
+    crowded === 0,
+    limited.at.map((t) => t - limited.at[0]).join(", ") + " ms",
+  );
+  scenario.check(
+    `429: token requests ≤ 3 per isolate (one per Retry-After in a 10 s deadline)`,
+    limited.spent <= 3 * stack.isolates,
     limited.spent,
   );
   scenario.check(

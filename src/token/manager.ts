@@ -16,7 +16,7 @@ import { type Entry, OfficeTable, REJECTED_PER_OFFICE } from "./offices.ts";
 import { type ResolvedOptions, resolveOptions, type TokenManagerOptions } from "./options.ts";
 import { inspectOffices, type OfficeTokenState } from "./inspect.ts";
 import { TokenIssuer } from "./issuer.ts";
-import { backgroundBackoffMs } from "./schedule.ts";
+import { backgroundRetryMs } from "./schedule.ts";
 import { refreshHooks } from "./refresh_hooks.ts";
 import { mapLimited } from "./pool.ts";
 import { SharedCache } from "./shared_cache.ts";
@@ -317,9 +317,13 @@ export class TokenManager {
         },
         () => {
           // Stale-if-error: the cached token stays in service; try again after a backoff.
+          // The pause shrinks with the cached token's runway, so that an attempt still
+          // comes before it runs out (see backgroundRetryMs).
           entry.backgroundFailures++;
-          entry.nextBackgroundAt = this.#now() +
-            backgroundBackoffMs(entry.backgroundFailures, this.#o.random);
+          const at = this.#now();
+          const runway = entry.token === undefined ? Infinity : entry.token.stored.usableUntil - at;
+          entry.nextBackgroundAt = at +
+            backgroundRetryMs(entry.backgroundFailures, runway, this.#o.random);
         },
       ),
     );

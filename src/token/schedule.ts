@@ -105,6 +105,42 @@ export function backgroundBackoffMs(failures: number, random: () => number): num
   return cap / 2 + random() * (cap / 2);
 }
 
+/** Shortest pause between background refreshes of one office, in ms. */
+export const MIN_BACKGROUND_RETRY_MS = 250;
+
+/**
+ * When to try a failed background refresh again: {@linkcode backgroundBackoffMs}, but at
+ * most half of what is left of the cached token (at least
+ * {@linkcode MIN_BACKGROUND_RETRY_MS}). Without that cap a few failures in a row — some of
+ * them without a request at all (the breaker open, a peer's failure standing in L2) —
+ * pushed the next attempt past `usableUntil`, so a fault that had ended left callers to
+ * block, or to meet the standing failure, when the cached token ran out. With it, the
+ * attempts close in on the token's end: about log2(runway / 250 ms) more at most.
+ *
+ * @example
+ * ```ts
+ * import { backgroundRetryMs } from "./schedule.ts";
+ *
+ * // Fourth failure in a row (8–16 s), 6 s left: try again within 3 s.
+ * if (backgroundRetryMs(4, 6_000, () => 0.5) !== 3_000) throw new Error("capped");
+ * ```
+ *
+ * @param failures Failed background refreshes in a row, 1 or more.
+ * @param runwayMs Time left until the cached token's `usableUntil` (`Infinity` if none).
+ * @param random Uniform in [0, 1).
+ * @returns Milliseconds.
+ */
+export function backgroundRetryMs(
+  failures: number,
+  runwayMs: number,
+  random: () => number,
+): number {
+  return Math.min(
+    backgroundBackoffMs(failures, random),
+    Math.max(MIN_BACKGROUND_RETRY_MS, runwayMs / 2),
+  );
+}
+
 /**
  * How long a background refresh that found a peer holding the lease waits before looking
  * at L2 again: 0.5–1.5 s, but at most half of what is left of the cached token (at least

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   backgroundBackoffMs,
+  backgroundRetryMs,
   peerDeferMs,
   peerPollPauseMs,
   type ScheduleOptions,
@@ -73,4 +74,22 @@ Deno.test("peerDeferMs and peerPollPauseMs: bounded by the runway and 400 ms", (
     400,
   ]);
   assert.equal(peerPollPauseMs(0, () => 0), 12.5);
+});
+
+Deno.test("backgroundRetryMs: the backoff, but at most half the runway (at least 250 ms)", () => {
+  // Plenty of runway: the plain backoff.
+  assert.equal(backgroundRetryMs(3, 20 * MIN, () => 1), 8_000);
+  assert.equal(backgroundRetryMs(1, Infinity, () => 0), 1_000);
+  // 6 s left: the 8–16 s of a fourth failure become 3 s.
+  assert.equal(backgroundRetryMs(4, 6_000, () => 0), 3_000);
+  // Near the end, and past it: the floor.
+  assert.equal(backgroundRetryMs(5, 300, () => 1), 250);
+  assert.equal(backgroundRetryMs(5, -1_000, () => 1), 250);
+  // Attempts close in on the end: every pause leaves the next one before usableUntil.
+  let runway = 9_000;
+  let attempts = 0;
+  for (let failures = 1; runway > 250; failures++, attempts++) {
+    runway -= backgroundRetryMs(failures, runway, () => 1);
+  }
+  assert.ok(attempts <= 8, `${attempts} attempts`);
 });
