@@ -274,11 +274,16 @@ Deno.test("resilience: seconds of latency from the token endpoint and from AQC â
       counters.maxTokenRequestsInFlight <= OFFICES.length,
       counters.maxTokenRequestsInFlight,
     );
-    const waited = slowTokens.filter((c) => (c.tokenMs ?? 0) > 50);
+    // Waiting on a token request means the token came from the endpoint (this isolate's
+    // request) or took a good part of the 2 s a request takes here (a peer's); a slow L1 or L2
+    // answer on a machine busy with the rest of the suite is not that.
+    const waited = slowTokens.filter((c) =>
+      c.tokenSource === "endpoint" || (c.tokenMs ?? 0) > TOKEN_LATENCY_MS / 2
+    );
     scenario.check(
       "slow token endpoint: no caller waited on a (2 s) token request",
       waited.length === 0,
-      waited.length,
+      waited.map((c) => `${c.tokenSource}:${c.tokenMs}`).join(","),
     );
     scenario.note(
       `slow token endpoint: ${s1.calls} calls, p99 ${s1.p99Ms} ms, ${counters.tokenRequests} ` +
