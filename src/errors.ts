@@ -34,12 +34,11 @@ export interface AqcErrorOptions {
  *
  * @example Branch on the code
  * ```ts
- * import assert from "node:assert/strict";
  * import { AqcError, isAqcError } from "@aqc-edge/aqc-edge";
  *
  * const err: unknown = new AqcError("office_invalid", "Office id must be 9 characters");
- * assert.ok(isAqcError(err) && err.code === "office_invalid");
- * assert.equal(String(err), "AqcError [office_invalid]: Office id must be 9 characters");
+ * if (!(isAqcError(err) && err.code === "office_invalid")) throw new Error("unexpected");
+ * if (String(err) !== "AqcError [office_invalid]: Office id must be 9 characters") throw new Error("unexpected");
  * ```
  */
 export class AqcError extends Error {
@@ -87,13 +86,12 @@ Object.defineProperty(AqcError.prototype, AQC_ERROR_BRAND, { value: true });
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import { AqcError, isAqcError } from "@aqc-edge/aqc-edge";
  *
  * const err: unknown = new AqcError("rate_limited", "Token endpoint answered 429");
- * assert.ok(isAqcError(err, "rate_limited"));
- * assert.ok(!isAqcError(err, "office_invalid"));
- * assert.ok(!isAqcError(new Error("other")));
+ * if (!isAqcError(err, "rate_limited")) throw new Error("unexpected");
+ * if (isAqcError(err, "office_invalid")) throw new Error("unexpected");
+ * if (isAqcError(new Error("other"))) throw new Error("unexpected");
  * ```
  *
  * @param value Anything caught.

@@ -2,7 +2,7 @@
  * The branded `isAqcError`: it must recognise errors of another copy of the package (where
  * `instanceof` cannot) and nothing that merely looks like one.
  */
-import assert from "node:assert/strict";
+import assert from "../tests/helpers/assert.ts";
 import { AqcError, isAqcError } from "./errors.ts";
 import { problemFromError } from "./gateway/problem_from_error.ts";
 

@@ -14,7 +14,6 @@
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import { createAqcFetch, isAqcError, TokenManager } from "@aqc-edge/aqc-edge";
  *
  * const tokens = new TokenManager({
@@ -26,8 +25,8 @@
  * });
  * const aqc = createAqcFetch({ tokens });
  * // An invalid office id fails before any network call.
- * await assert.rejects(aqc("NCE", "/v1/reference-data/locations"), (error) =>
- *   isAqcError(error, "office_invalid"));
+ * const refused = await aqc("NCE", "/v1/reference-data/locations").catch((error) => error);
+ * if (!isAqcError(refused, "office_invalid")) throw new Error("expected office_invalid");
  * ```
  *
  * @module

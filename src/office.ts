@@ -13,10 +13,9 @@ const OFFICE_PATTERN = /^[A-Z]{3}[A-Z0-9]{6}$/;
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import { normalizeOfficeId } from "@aqc-edge/aqc-edge";
  *
- * assert.equal(normalizeOfficeId(" nce1a0955 "), "NCE1A0955");
+ * if (normalizeOfficeId(" nce1a0955 ") !== "NCE1A0955") throw new Error("unexpected");
  * ```
  *
  * @param officeId The office id as a caller wrote it.

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import assert from "../tests/helpers/assert.ts";
 import { anySignal } from "./signal.ts";
 
 /** Runs `body` with `AbortSignal.any` removed, as in Vercel's Edge Runtime. */

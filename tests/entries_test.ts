@@ -78,3 +78,22 @@ Deno.test("the root exports the token layer only, ./gateway the gateway", () => 
     "problemFromError",
   ]);
 });
+
+Deno.test("src/ names no node: built-in, not even in a doc example: the package runs on Web APIs alone", async () => {
+  const offenders: string[] = [];
+  const walk = async (dir: URL): Promise<void> => {
+    for await (const item of Deno.readDir(dir)) {
+      const url = new URL(item.name + (item.isDirectory ? "/" : ""), dir);
+      if (item.isDirectory) await walk(url);
+      else if (item.name.endsWith(".ts")) {
+        const text = await Deno.readTextFile(url);
+        // An import or export from a node: specifier, static or dynamic.
+        for (const match of text.matchAll(/(?:from|import)\s*\(?\s*["']node:[^"']+["']/g)) {
+          offenders.push(`${url.pathname.split("/src/")[1]}: ${match[0]}`);
+        }
+      }
+    }
+  };
+  await walk(new URL("../src/", import.meta.url));
+  assert.deepEqual(offenders, []);
+});

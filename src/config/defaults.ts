@@ -51,11 +51,10 @@ export interface Defaults {
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import { DEFAULTS } from "@aqc-edge/aqc-edge/gateway";
  *
- * assert.equal(DEFAULTS.refreshAheadSeconds, 300);
- * assert.ok(Object.isFrozen(DEFAULTS));
+ * if (DEFAULTS.refreshAheadSeconds !== 300) throw new Error("unexpected");
+ * if (!Object.isFrozen(DEFAULTS)) throw new Error("unexpected");
  * ```
  */
 export const DEFAULTS: Defaults = Object.freeze({

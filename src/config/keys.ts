@@ -19,12 +19,11 @@ export interface GeneratedGatewayKey {
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import { generateGatewayKey } from "@aqc-edge/aqc-edge/gateway";
  *
  * const { key, entry } = await generateGatewayKey("web", ["*"]);
- * assert.match(key, /^aqcgw_/);
- * assert.match(entry.sha256, /^[0-9a-f]{64}$/);
+ * if (!/^aqcgw_/.test(key)) throw new Error("unexpected");
+ * if (!/^[0-9a-f]{64}$/.test(entry.sha256)) throw new Error("unexpected");
  * ```
  *
  * @param id The key's name.
@@ -48,10 +47,9 @@ export async function generateGatewayKey(
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import { generateTokenKey } from "@aqc-edge/aqc-edge/gateway";
  *
- * assert.equal(generateTokenKey().length, 43);
+ * if (generateTokenKey().length !== 43) throw new Error("unexpected");
  * ```
  *
  * @returns The key text.

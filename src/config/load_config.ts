@@ -148,7 +148,6 @@ function parseInteger(
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import { DEFAULTS, loadConfig } from "@aqc-edge/aqc-edge/gateway";
  *
  * const config = loadConfig({
@@ -157,8 +156,8 @@ function parseInteger(
  *   AQC_CLIENT_SECRET: "my-client-secret",
  *   AQC_GATEWAY_KEYS: JSON.stringify([{ id: "web", sha256: "0".repeat(64), offices: ["*"] }]),
  * });
- * assert.equal(config.storeTimeoutMs, DEFAULTS.storeTimeoutMs);
- * assert.match(config.warnings[0], /in-memory store/);
+ * if (config.storeTimeoutMs !== DEFAULTS.storeTimeoutMs) throw new Error("unexpected");
+ * if (!/in-memory store/.test(config.warnings[0])) throw new Error("unexpected");
  * ```
  *
  * @param env The variables.

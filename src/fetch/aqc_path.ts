@@ -55,11 +55,10 @@ function parseRoot(apiUrl: string): Root {
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import { resolveAqcUrl } from "./aqc_path.ts";
  *
  * const url = resolveAqcUrl("https://test.travel.api.amadeus.com", "/v2/shopping/flight-offers?adults=1");
- * assert.equal(url.href, "https://test.travel.api.amadeus.com/v2/shopping/flight-offers?adults=1");
+ * if (url.href !== "https://test.travel.api.amadeus.com/v2/shopping/flight-offers?adults=1") throw new Error("unexpected");
  * ```
  *
  * @param apiUrl The validated API root (no trailing slash).

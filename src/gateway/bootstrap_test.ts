@@ -2,7 +2,7 @@
  * Unit tests of the shared start-up: no server, no network (an unreachable loopback port stands
  * in for AQC, so the prewarm fails at once).
  */
-import assert from "node:assert/strict";
+import assert from "../../tests/helpers/assert.ts";
 import { generateGatewayKey } from "../config/keys.ts";
 import { bootstrap, type BootstrapLog } from "./bootstrap.ts";
 

@@ -13,7 +13,6 @@
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import {
  *   createGateway,
  *   createTokenManager,
@@ -30,12 +29,12 @@
  * });
  * const app = createGateway(config, { tokens: createTokenManager(config) });
  * // Deno.serve(app.fetch) in a real deployment; `request` answers without a server.
- * assert.equal((await app.request("/healthz")).status, 200);
+ * if ((await app.request("/healthz")).status !== 200) throw new Error("unexpected");
  * const forbidden = await app.request("/aqc/NCE1A0955/v1/x", {
  *   headers: { authorization: "Bearer not-a-key" },
  * });
- * assert.equal(forbidden.status, 401);
- * assert.ok(key.startsWith("aqcgw_"));
+ * if (forbidden.status !== 401) throw new Error("unexpected");
+ * if (!key.startsWith("aqcgw_")) throw new Error("unexpected");
  * ```
  *
  * @module

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import assert from "../../tests/helpers/assert.ts";
 import { isSecurityPath } from "./path_policy.ts";
 
 Deno.test("isSecurityPath: the token endpoint and all of /v1/security/ in every spelling", () => {

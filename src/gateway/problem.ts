@@ -81,12 +81,11 @@ export interface ProblemOptions {
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import { problem } from "@aqc-edge/aqc-edge/gateway";
  *
  * const response = problem("office_forbidden", "This key may not call office NCE1A0955");
- * assert.equal(response.status, 403);
- * assert.equal((await response.json()).code, "office_forbidden");
+ * if (response.status !== 403) throw new Error("unexpected");
+ * if ((await response.json()).code !== "office_forbidden") throw new Error("unexpected");
  * ```
  *
  * @param code The stable code; it sets the status and title.

@@ -22,14 +22,13 @@ const MAX_DETAIL_CHARS = 500;
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import { AqcError } from "@aqc-edge/aqc-edge";
  * import { problemFromError } from "@aqc-edge/aqc-edge/gateway";
  *
  * const answer = problemFromError(new AqcError("upstream_timeout", "AQC did not answer"));
- * assert.equal(answer.status, 504);
- * assert.equal(answer.headers.get("content-type"), "application/problem+json");
- * assert.equal(problemFromError(new Error("secret inside")).status, 500);
+ * if (answer.status !== 504) throw new Error("unexpected");
+ * if (answer.headers.get("content-type") !== "application/problem+json") throw new Error("unexpected");
+ * if (problemFromError(new Error("secret inside")).status !== 500) throw new Error("unexpected");
  * ```
  *
  * @param error Anything caught.

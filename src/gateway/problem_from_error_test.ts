@@ -1,5 +1,5 @@
 /** `problemFromError`: the gateway's answer for any caught error, never a leaked message. */
-import assert from "node:assert/strict";
+import assert from "../../tests/helpers/assert.ts";
 import { AqcError } from "../errors.ts";
 import { problemFromError } from "./problem_from_error.ts";
 

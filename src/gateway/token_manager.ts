@@ -59,7 +59,6 @@ function storeFor(
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import { createTokenManager, loadConfig } from "@aqc-edge/aqc-edge/gateway";
  *
  * const config = loadConfig({
@@ -68,7 +67,7 @@ function storeFor(
  *   AQC_CLIENT_SECRET: "my-client-secret",
  * }, { requireGatewayKeys: false });
  * const tokens = createTokenManager(config);
- * assert.equal(tokens.apiUrl, "https://test.travel.api.amadeus.com");
+ * if (tokens.apiUrl !== "https://test.travel.api.amadeus.com") throw new Error("unexpected");
  * ```
  *
  * @param config The loaded configuration.

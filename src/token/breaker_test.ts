@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import assert from "../../tests/helpers/assert.ts";
 import { AqcError } from "../errors.ts";
 import { CircuitBreaker } from "./breaker.ts";
 import { TokenBucket } from "./budget.ts";

@@ -17,11 +17,16 @@ function isLoopback(hostname: string): boolean {
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import { validateApiUrl } from "./credentials.ts";
  *
- * assert.equal(validateApiUrl("https://test.travel.api.amadeus.com/"), "https://test.travel.api.amadeus.com");
- * assert.throws(() => validateApiUrl("http://api.example.com"), /must use https/);
+ * if (validateApiUrl("https://test.travel.api.amadeus.com/") !== "https://test.travel.api.amadeus.com") throw new Error("unexpected");
+ * let refused = "";
+ * try {
+ *   validateApiUrl("http://api.example.com");
+ * } catch (error) {
+ *   refused = String(error);
+ * }
+ * if (!/must use https/.test(refused)) throw new Error("plain http must be refused");
  * ```
  *
  * @param value The URL as configured.
@@ -57,7 +62,6 @@ export function validateApiUrl(value: unknown, name = "apiUrl"): string {
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import { validateCredentials } from "./credentials.ts";
  *
  * const credentials = validateCredentials({
@@ -65,7 +69,7 @@ export function validateApiUrl(value: unknown, name = "apiUrl"): string {
  *   clientId: "my-client-id",
  *   clientSecret: "my-client-secret",
  * });
- * assert.equal(credentials.apiUrl, "https://test.travel.api.amadeus.com");
+ * if (credentials.apiUrl !== "https://test.travel.api.amadeus.com") throw new Error("unexpected");
  * ```
  *
  * @param credentials The credentials as given.

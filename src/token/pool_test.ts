@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import assert from "../../tests/helpers/assert.ts";
 import { mapLimited } from "./pool.ts";
 
 Deno.test("mapLimited: at most `limit` in flight, results in order, empty input", async () => {

@@ -58,7 +58,6 @@ function invalid(detail: string): AqcError {
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import { parseTokenResponse } from "./request.ts";
  *
  * const token = parseTokenResponse({
@@ -67,7 +66,7 @@ function invalid(detail: string): AqcError {
  *   expires_in: 1799,
  *   state: "approved",
  * });
- * assert.equal(token.expiresInSeconds, 1799);
+ * if (token.expiresInSeconds !== 1799) throw new Error("unexpected");
  * ```
  *
  * @param body The parsed JSON body.

@@ -13,10 +13,9 @@ const MAX_RETRY_AFTER_S = 3600;
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import { parseRetryAfter } from "./retry_after.ts";
  *
- * assert.equal(parseRetryAfter("7", Date.now()), 7);
+ * if (parseRetryAfter("7", Date.now()) !== 7) throw new Error("unexpected");
  * ```
  *
  * @param value The header value, or `null`.

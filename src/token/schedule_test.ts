@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import assert from "../../tests/helpers/assert.ts";
 import {
   backgroundBackoffMs,
   backgroundRetryMs,

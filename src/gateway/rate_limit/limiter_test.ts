@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import assert from "../../../tests/helpers/assert.ts";
 import { MAX_LOCAL_WINDOWS, RateLimiter, rateLimitHeaders } from "./limiter.ts";
 import { OpsRedis } from "../shared/ops_redis.ts";
 

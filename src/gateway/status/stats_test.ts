@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import assert from "../../../tests/helpers/assert.ts";
 import { MAX_STATS_OFFICES, RequestStats, STATS_MINUTES } from "./stats.ts";
 
 Deno.test("stats: one-minute buckets, old minutes forgotten, offices bounded", () => {

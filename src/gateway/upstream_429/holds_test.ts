@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import assert from "../../../tests/helpers/assert.ts";
 import { DEFAULT_HOLD_MS, MAX_HELD_OFFICES, MAX_HOLD_MS, UpstreamHolds } from "./holds.ts";
 
 Deno.test("holds: Retry-After bounds, expiry, and a bounded number of offices", async () => {
