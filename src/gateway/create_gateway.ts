@@ -31,7 +31,12 @@ import { type GatewayTelemetry, tokenOptionsWith } from "./telemetry.ts";
 
 /** Hono environment of the gateway: the authenticated key lives in `c.var.gatewayKey`. */
 export type GatewayEnv = {
-  Variables: { gatewayKey: GatewayKey; requestId: string };
+  Variables: {
+    gatewayKey: GatewayKey;
+    requestId: string;
+    /** The office of `/aqc/:office/*` as resolved once per request (see `officeFor`). */
+    office: string | Response;
+  };
 };
 
 /** The part of a Workers `ExecutionContext` the gateway uses. */
@@ -163,6 +168,7 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
     ? new RequestStats()
     : undefined;
   const guard = createOpsGuard(config, {
+    office: (c) => officeFor(c),
     ...(opsRedis === undefined ? {} : { redis: opsRedis }),
     ...(stats === undefined ? {} : { stats }),
     ...(options.onGuardEvent === undefined && telemetry === undefined ? {} : {
@@ -281,7 +287,20 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
     return c.json(body, probe ? 200 : 503, { "cache-control": "no-store" });
   });
 
+  /**
+   * The proxy route's office, or the answer refusing it. Resolved once per request: the ops
+   * guard and the route both need it, and normalising and checking it twice cost the warm
+   * path for nothing.
+   */
   const officeFor = (c: Context<GatewayEnv>): string | Response => {
+    return c.get("office") ?? resolveOffice(c);
+  };
+  const resolveOffice = (c: Context<GatewayEnv>): string | Response => {
+    const resolved = checkOffice(c);
+    c.set("office", resolved);
+    return resolved;
+  };
+  const checkOffice = (c: Context<GatewayEnv>): string | Response => {
     // RFC 9112 §3.2: a Host that is not a host answers 400, before its path is trusted.
     const host = c.req.raw.headers.get("host");
     if (host !== null && !VALID_HOST.test(host)) {

@@ -7,9 +7,7 @@
  */
 import type { Context, MiddlewareHandler } from "@hono/hono";
 import type { AqcConfig } from "../config/load_config.ts";
-import { normalizeOfficeId } from "../office.ts";
 import { parseRetryAfter } from "../token/retry_after.ts";
-import { keyAllowsOffice } from "./caller_auth.ts";
 import type { GatewayEnv } from "./create_gateway.ts";
 import { problem } from "./problem.ts";
 import { RateLimiter, rateLimitHeaders } from "./rate_limit/limiter.ts";
@@ -25,6 +23,11 @@ export type GuardEvent =
 
 /** Options of {@linkcode createOpsGuard}. */
 export interface OpsGuardOptions {
+  /**
+   * The request's office, canonical and allowed for its key, or the answer refusing it (the
+   * route's own resolver, memoised per request, so the office is checked once).
+   */
+  office: (c: Context<GatewayEnv>) => string | Response;
   /** The Upstash client shared by the fleet; absent = per-isolate guards. */
   redis?: OpsRedisClient;
   /** Counts answers per office (the status page). */
@@ -65,7 +68,7 @@ function background(c: Context, work: Promise<void>): void {
  * @param options Shared Redis client, stats, observer.
  * @returns The guard.
  */
-export function createOpsGuard(config: AqcConfig, options: OpsGuardOptions = {}): OpsGuard {
+export function createOpsGuard(config: AqcConfig, options: OpsGuardOptions): OpsGuard {
   const now = options.now ?? Date.now;
   const scope = `${config.credentials.apiUrl}\n${config.credentials.clientId}`;
   const redis = options.redis === undefined
@@ -95,14 +98,10 @@ export function createOpsGuard(config: AqcConfig, options: OpsGuardOptions = {})
 
   const middleware: MiddlewareHandler<GatewayEnv> = async (c, next) => {
     if (holds === undefined && limiter === undefined && stats === undefined) return await next();
-    let officeId: string;
-    try {
-      officeId = normalizeOfficeId(c.req.param("office") ?? "");
-    } catch {
-      return await next(); // the route answers office_invalid
-    }
+    const officeId = options.office(c);
+    // A refused office (invalid, forbidden, bad Host) is answered by the route.
+    if (typeof officeId !== "string") return await next();
     const key = c.get("gatewayKey");
-    if (!keyAllowsOffice(key, officeId, config.offices)) return await next();
 
     const answer = (response: Response): Response => {
       stats?.record(officeId, response.status);
