@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { encodeBase64Url, sha256 } from "../../token/key.ts";
 
 /** The part of an `@upstash/redis` client the guards use (EVAL runs on the primary). */
 export interface OpsRedisClient {
@@ -121,6 +122,6 @@ export class OpsRedis {
  * @returns 16 base64url characters.
  */
 export async function opaqueName(value: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
-  return new Uint8Array(digest).slice(0, 12).toBase64({ alphabet: "base64url", omitPadding: true });
+  // The project's own helpers: `Uint8Array.prototype.toBase64` is missing on Node 20 and Bun.
+  return encodeBase64Url((await sha256(value)).slice(0, 12));
 }
