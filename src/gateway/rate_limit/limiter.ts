@@ -6,7 +6,7 @@
  * @module
  */
 import type { RateLimit } from "../../config/key_options.ts";
-import { opaqueName, type OpsRedis, script } from "../shared/ops_redis.ts";
+import { opaqueNames, type OpsRedis, script } from "../shared/ops_redis.ts";
 
 /** The verdict on one request. */
 export interface RateLimitDecision {
@@ -59,10 +59,9 @@ export interface RateLimiterOptions {
 /** Counts requests per caller (and office) and decides. */
 export class RateLimiter {
   readonly #redis: OpsRedis | undefined;
-  readonly #scope: string;
   readonly #now: () => number;
   readonly #local = new Map<string, { count: number; resetAt: number }>();
-  readonly #names = new Map<string, Promise<string>>();
+  readonly #names: (key: string) => Promise<string>;
   #sharedCalls = 0;
   #fallbacks = 0;
 
@@ -73,7 +72,7 @@ export class RateLimiter {
    */
   constructor(options: RateLimiterOptions) {
     this.#redis = options.redis;
-    this.#scope = options.scope;
+    this.#names = opaqueNames(options.scope, "aqc:v2:rl:", MAX_LOCAL_WINDOWS);
     this.#now = options.now ?? Date.now;
   }
 
@@ -148,14 +147,7 @@ export class RateLimiter {
 
   #name(bucket: string, limit: RateLimit): Promise<string> {
     // The window length is part of the name, so a changed limit starts a clean window.
-    const key = `${bucket}\n${limit.windowSeconds}`;
-    let name = this.#names.get(key);
-    if (name === undefined) {
-      if (this.#names.size >= MAX_LOCAL_WINDOWS) this.#names.clear();
-      name = opaqueName(`${this.#scope}\n${key}`).then((n) => `aqc:v2:rl:${n}`);
-      this.#names.set(key, name);
-    }
-    return name;
+    return this.#names(`${bucket}\n${limit.windowSeconds}`);
   }
 }
 

@@ -125,3 +125,29 @@ export async function opaqueName(value: string): Promise<string> {
   // The project's own helpers: `Uint8Array.prototype.toBase64` is missing on Node 20 and Bun.
   return encodeBase64Url((await sha256(value)).slice(0, 12));
 }
+
+/**
+ * Names for Redis keys under `prefix`, made once per key and kept (at most `max`, then the
+ * cache starts over), so a warm request hashes nothing.
+ *
+ * @param scope What every name is scoped to (the AQC application).
+ * @param prefix The key prefix, e.g. `aqc:v2:rl:`.
+ * @param max Most names kept.
+ * @returns The name of a key, e.g. an office id.
+ */
+export function opaqueNames(
+  scope: string,
+  prefix: string,
+  max: number,
+): (key: string) => Promise<string> {
+  const names = new Map<string, Promise<string>>();
+  return (key) => {
+    let name = names.get(key);
+    if (name === undefined) {
+      if (names.size >= max) names.clear();
+      name = opaqueName(`${scope}\n${key}`).then((n) => `${prefix}${n}`);
+      names.set(key, name);
+    }
+    return name;
+  };
+}

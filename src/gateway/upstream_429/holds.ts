@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { opaqueName, type OpsRedis, script } from "../shared/ops_redis.ts";
+import { opaqueNames, type OpsRedis, script } from "../shared/ops_redis.ts";
 
 /** How AQC 429s are handled: `shared` (fleet-wide), `local` (this isolate), `pass` (off). */
 export type UpstreamHoldMode = "shared" | "local" | "pass";
@@ -52,14 +52,13 @@ export interface UpstreamHoldsOptions {
 /** Per-office holds after AQC 429s, in this isolate and (optionally) shared. */
 export class UpstreamHolds {
   readonly #redis: OpsRedis | undefined;
-  readonly #scope: string;
   readonly #pollMs: number;
   readonly #now: () => number;
   /** Office → epoch ms the hold ends. */
   readonly #until = new Map<string, number>();
   /** Office → epoch ms of its last shared read. */
   readonly #polled = new Map<string, number>();
-  readonly #names = new Map<string, Promise<string>>();
+  readonly #names: (key: string) => Promise<string>;
 
   /**
    * Creates the holds.
@@ -68,7 +67,7 @@ export class UpstreamHolds {
    */
   constructor(options: UpstreamHoldsOptions) {
     this.#redis = options.redis;
-    this.#scope = options.scope;
+    this.#names = opaqueNames(options.scope, "aqc:v2:hold:", MAX_HELD_OFFICES);
     this.#pollMs = options.pollMs ?? 1_000;
     this.#now = options.now ?? Date.now;
   }
@@ -158,12 +157,6 @@ export class UpstreamHolds {
   }
 
   #name(officeId: string): Promise<string> {
-    let name = this.#names.get(officeId);
-    if (name === undefined) {
-      if (this.#names.size >= MAX_HELD_OFFICES) this.#names.clear();
-      name = opaqueName(`${this.#scope}\n${officeId}`).then((n) => `aqc:v2:hold:${n}`);
-      this.#names.set(officeId, name);
-    }
-    return name;
+    return this.#names(officeId);
   }
 }
