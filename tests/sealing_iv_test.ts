@@ -8,7 +8,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { Redis } from "@upstash/redis";
+import { createUpstashRedis } from "../src/store/upstash_client.ts";
+import type { UpstashRedisClient } from "../src/store/upstash_store.ts";
 import { type StoredToken, UpstashTokenStore } from "../src/mod.ts";
 import { deadlineTest } from "./helpers/deadline.ts";
 import { type RawEntry, rawScan, startUpstash } from "./helpers/redis.ts";
@@ -16,14 +17,9 @@ import { randomTokenKey } from "./helpers/keys.ts";
 
 const ID = "I".repeat(43);
 
-function client(url: string, token: string): Redis {
-  return new Redis({
-    url,
-    token,
-    retry: false,
-    enableTelemetry: false,
-    signal: () => AbortSignal.timeout(2_000),
-  });
+/** The client production uses (one attempt per call, a fresh timeout per call). */
+function client(url: string, token: string): UpstashRedisClient {
+  return createUpstashRedis({ url, token, timeoutMs: 2_000 });
 }
 
 function record(accessToken: string): StoredToken {

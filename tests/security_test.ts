@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Redis } from "@upstash/redis";
+import { createUpstashRedis } from "../src/store/upstash_client.ts";
 import { AqcError, type TokenEvent, TokenManager, UpstashTokenStore } from "../src/mod.ts";
 import {
   createGateway,
@@ -606,13 +606,8 @@ Deno.test("security: no secret, token or key in any log line, error body, event 
   const events: TokenEvent[] = [];
   const logs: unknown[] = [];
   const errors: unknown[] = [];
-  const redis = new Redis({
-    url: upstash.url,
-    token: upstash.token,
-    retry: false,
-    enableTelemetry: false,
-    signal: () => AbortSignal.timeout(500),
-  });
+  // The client production uses (one attempt per call, a fresh timeout per call).
+  const redis = createUpstashRedis({ url: upstash.url, token: upstash.token, timeoutMs: 500 });
   const tokens = new TokenManager({
     credentials: config.credentials,
     store: new UpstashTokenStore({ redis, encryptionKey: tokenKey }),
