@@ -8,7 +8,9 @@ import { AqcError } from "../errors.ts";
 import { anySignal } from "../signal.ts";
 import type { TokenManager } from "../token/manager.ts";
 import type { AccessToken, TokenSource } from "../token/types.ts";
-import { resolveAqcUrl } from "./aqc_path.ts";
+import { aqcUrl } from "./aqc_path.ts";
+import { type HeaderPairs, headerPairs, pairValue } from "./request_headers.ts";
+import { SharedTimeouts } from "./timeouts.ts";
 import { describedAnswer, isTokenRejection } from "./upstream_answer.ts";
 
 /** How the token of a request was obtained, for `Server-Timing` and metrics. */
@@ -75,67 +77,6 @@ const BODYLESS = new Set(["GET", "HEAD"]);
 /** An `Accept-Encoding` that makes Deno's `fetch` skip decoding (measured: case-insensitive). */
 const IDENTITY_ONLY = /^\s*identity\s*$/i;
 
-/** Largest amount by which a call's upstream deadline is rounded up (see below). */
-const MAX_TIMEOUT_GRAIN_MS = 100;
-
-/**
- * Cloudflare Workers tie a timer to the request that started it (it does not outlive that
- * request), so there a timeout signal cannot be shared across requests.
- */
-const SHARE_TIMEOUTS = globalThis.navigator?.userAgent !== "Cloudflare-Workers";
-
-/**
- * Upstream timeout signals, one per timeout value and per grain of start times (1/20 of
- * the timeout, at most 100 ms), shared by the calls that start within it; a call's
- * deadline is its timeout plus at most the grain. A signal per call kept a timer and about
- * half a kilobyte alive for the whole timeout (30 s by default): some 80 MB and much GC
- * work at 6,000 calls per second. `fetch` drops its listener from a signal when the call
- * is over, so sharing one retains nothing.
- */
-/**
- * A signal that aborts with `caller` or `timeout`, unlinked from both once `settled`
- * settles: the cheap `AbortSignal.any` for callers that know when they are done (an
- * unlinked listener on the shared timeout would otherwise live as long as it does).
- */
-function linkedSignal(
-  caller: AbortSignal,
-  timeout: AbortSignal,
-  settled: Promise<unknown>,
-): AbortSignal {
-  const controller = new AbortController();
-  if (caller.aborted || timeout.aborted) {
-    controller.abort(caller.aborted ? caller.reason : timeout.reason);
-    return controller.signal;
-  }
-  const onCaller = () => controller.abort(caller.reason);
-  const onTimeout = () => controller.abort(timeout.reason);
-  caller.addEventListener("abort", onCaller, { once: true });
-  timeout.addEventListener("abort", onTimeout, { once: true });
-  const unlink = () => {
-    caller.removeEventListener("abort", onCaller);
-    timeout.removeEventListener("abort", onTimeout);
-  };
-  settled.then(unlink, unlink);
-  return controller.signal;
-}
-
-class SharedTimeouts {
-  readonly #current = new Map<number, { signal: AbortSignal; until: number }>();
-
-  signal(timeoutMs: number): AbortSignal {
-    if (!SHARE_TIMEOUTS) return AbortSignal.timeout(timeoutMs);
-    const now = performance.now();
-    const current = this.#current.get(timeoutMs);
-    if (current !== undefined && now < current.until) return current.signal;
-    const grain = Math.min(MAX_TIMEOUT_GRAIN_MS, timeoutMs / 20);
-    const signal = AbortSignal.timeout(Math.ceil(timeoutMs + grain));
-    // Per-call timeouts could be many distinct values: keep only a few.
-    if (this.#current.size >= 16 && current === undefined) this.#current.clear();
-    this.#current.set(timeoutMs, { signal, until: now + grain });
-    return signal;
-  }
-}
-
 /**
  * The body to send, replayable after a 401 with the very same bytes. Strings and blobs are
  * immutable, so `fetch` sends them again as they are (with its usual default content
@@ -143,16 +84,141 @@ class SharedTimeouts {
  * keeping the content type `fetch` would have derived from it (e.g. a multipart boundary).
  */
 async function replayableBody(
-  url: URL,
+  url: string,
   method: string,
   body: BodyInit,
-  headers: Headers,
+  headers: HeaderPairs,
 ): Promise<BodyInit> {
   if (typeof body === "string" || body instanceof Blob) return body;
   const buffered = new Request(url, { method, body, headers });
   const derived = buffered.headers.get("content-type");
-  if (derived !== null && !headers.has("content-type")) headers.set("content-type", derived);
+  if (derived !== null && pairValue(headers, "content-type") === null) {
+    headers.push(["content-type", derived]);
+  }
   return await buffered.arrayBuffer();
+}
+
+/**
+ * What a call tells a proxy besides its answer (internal: the gateway's `Server-Timing`
+ * and header filtering). Given one, the call leaves the answer's headers as the transport
+ * gave them and says whether its body was decoded, so the proxy's single header pass
+ * drops the stale `Content-Encoding`/`Content-Length` (a second copy of the headers and a
+ * second `Response` per compressed answer, otherwise).
+ */
+export interface CallReport {
+  /** The bearer of the last attempt; `""` before any. */
+  bearer: string;
+  /** Whether the transport decoded gzip/br bodies (their labels are then stale). */
+  decoded: boolean;
+}
+
+/** The engine of {@linkcode createAqcFetch}; `report` as in {@linkcode CallReport}. */
+export type AqcCall = (
+  officeId: string,
+  path: string,
+  init: AqcRequestInit | undefined,
+  report: CallReport | undefined,
+) => Promise<Response>;
+
+/**
+ * The engine behind {@linkcode createAqcFetch}, for the gateway (not exported by any entry).
+ *
+ * @param options As for {@linkcode createAqcFetch}.
+ * @returns The call function.
+ */
+export function createAqcCall(options: CreateAqcFetchOptions): AqcCall {
+  const { tokens } = options;
+  const transport = options.fetch ?? fetch;
+  const defaultTimeoutMs = options.timeoutMs ?? DEFAULTS.upstreamTimeoutMs;
+  if (!Number.isFinite(defaultTimeoutMs) || defaultTimeoutMs <= 0) {
+    throw new AqcError("config_invalid", "timeoutMs must be a positive number");
+  }
+  const timeouts = new SharedTimeouts();
+  const decodes = options.transportDecodes ??
+    (options.fetch === undefined || options.fetch === globalThis.fetch);
+
+  return async function call(officeId, path, init, report) {
+    const url = aqcUrl(tokens.apiUrl, path);
+    init ??= {};
+    const { signal, onToken, waitUntil } = init;
+    const method = init.method === undefined ? "GET" : init.method.toUpperCase();
+    const headers = headerPairs(init.headers);
+    const body = BODYLESS.has(method) || init.body == null
+      ? null
+      : await replayableBody(url, method, init.body, headers);
+    const tokenOptions = signal || waitUntil
+      ? { ...(signal ? { signal } : {}), ...(waitUntil ? { waitUntil } : {}) }
+      : undefined;
+
+    const token = async (replay: boolean): Promise<AccessToken> => {
+      if (onToken === undefined) return await tokens.getToken(officeId, tokenOptions);
+      const started = performance.now();
+      const result = await tokens.getToken(officeId, tokenOptions);
+      onToken({ source: result.source, durationMs: performance.now() - started, replay });
+      return result;
+    };
+    const send = async (accessToken: string): Promise<Response> => {
+      if (report !== undefined) report.bearer = accessToken;
+      init.onBearer?.(accessToken);
+      const timeoutMs = init.timeoutMs ?? defaultTimeoutMs;
+      const settled = init.settled;
+      let timeout: AbortSignal;
+      let linked: AbortSignal;
+      if (!signal) {
+        linked = timeout = timeouts.signal(timeoutMs);
+      } else if (settled === undefined) {
+        timeout = timeouts.signal(timeoutMs);
+        linked = anySignal([signal, timeout]);
+      } else {
+        ({ signal: linked, timeout } = timeouts.linked(signal, timeoutMs, settled));
+      }
+      try {
+        // `init` spread, not destructured: a rest pattern costs a runtime call per call. The
+        // transport then also sees this module's own fields (hooks, `timeoutMs`), which a
+        // `fetch` ignores; a fresh array per attempt, so none sees another's bearer.
+        return await transport(url, {
+          ...init,
+          method,
+          headers: [...headers, ["authorization", `Bearer ${accessToken}`]],
+          body,
+          redirect: init.redirect ?? "manual",
+          signal: linked,
+        });
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        if (timeout.aborted) {
+          throw new AqcError("upstream_timeout", "AQC did not answer in time", { cause: error });
+        }
+        throw new AqcError("upstream_unreachable", "AQC is unreachable", { cause: error });
+      }
+    };
+    const answer = (response: Response): Response => {
+      if (report === undefined) return describedAnswer(response, decoded);
+      report.decoded = decoded;
+      return response;
+    };
+
+    // Deno's fetch leaves a body encoded when the request said exactly "identity" (an
+    // upstream that compresses anyway then keeps its label).
+    const decoded = decodes && !IDENTITY_ONLY.test(pairValue(headers, "accept-encoding") ?? "");
+    const first = await token(false);
+    const response = await send(first.accessToken);
+    if (response.status !== 401) return answer(response);
+    // Only a 401 about the token costs it: any other (an API refusing the request, or a
+    // caller provoking 401s on purpose) goes back as it is, and the token stays.
+    if (!(await isTokenRejection(response, decoded))) return answer(response);
+    await tokens.invalidate(officeId, first.accessToken);
+    let fresh: AccessToken;
+    try {
+      fresh = await token(true);
+    } catch (error) {
+      await response.body?.cancel();
+      throw error;
+    }
+    if (fresh.accessToken === first.accessToken) return answer(response);
+    await response.body?.cancel();
+    return answer(await send(fresh.accessToken));
+  };
 }
 
 /**
@@ -186,84 +252,6 @@ async function replayableBody(
  * its reason.
  */
 export function createAqcFetch(options: CreateAqcFetchOptions): AqcFetch {
-  const { tokens } = options;
-  const transport = options.fetch ?? fetch;
-  const defaultTimeoutMs = options.timeoutMs ?? DEFAULTS.upstreamTimeoutMs;
-  if (!Number.isFinite(defaultTimeoutMs) || defaultTimeoutMs <= 0) {
-    throw new AqcError("config_invalid", "timeoutMs must be a positive number");
-  }
-  const timeouts = new SharedTimeouts();
-  const decodes = options.transportDecodes ??
-    (options.fetch === undefined || options.fetch === globalThis.fetch);
-
-  return async function aqcFetch(officeId, path, init = {}) {
-    const url = resolveAqcUrl(tokens.apiUrl, path);
-    const { waitUntil, onToken, onBearer, timeoutMs, signal, settled, ...requestInit } = init;
-    const method = (requestInit.method ?? "GET").toUpperCase();
-    const headers = new Headers(requestInit.headers);
-    headers.delete("authorization");
-    const body = BODYLESS.has(method) || requestInit.body == null
-      ? undefined
-      : await replayableBody(url, method, requestInit.body, headers);
-
-    const token = async (replay: boolean): Promise<AccessToken> => {
-      const started = performance.now();
-      const result = await tokens.getToken(officeId, {
-        ...(signal ? { signal } : {}),
-        ...(waitUntil ? { waitUntil } : {}),
-      });
-      onToken?.({ source: result.source, durationMs: performance.now() - started, replay });
-      return result;
-    };
-    const send = async (accessToken: string): Promise<Response> => {
-      headers.set("authorization", `Bearer ${accessToken}`);
-      onBearer?.(accessToken);
-      const timeout = timeouts.signal(timeoutMs ?? defaultTimeoutMs);
-      try {
-        return await transport(url, {
-          ...requestInit,
-          method,
-          headers,
-          body: body ?? null,
-          redirect: requestInit.redirect ?? "manual",
-          signal: !signal
-            ? timeout
-            : settled === undefined
-            ? anySignal([signal, timeout])
-            : linkedSignal(signal, timeout, settled),
-        });
-      } catch (error) {
-        if (signal?.aborted) throw signal.reason;
-        if (timeout.aborted) {
-          throw new AqcError("upstream_timeout", "AQC did not answer in time", { cause: error });
-        }
-        throw new AqcError("upstream_unreachable", "AQC is unreachable", { cause: error });
-      }
-    };
-
-    // Deno's fetch leaves a body encoded when the request said exactly "identity" (an
-    // upstream that compresses anyway then keeps its label).
-    const decoded = decodes && !IDENTITY_ONLY.test(headers.get("accept-encoding") ?? "");
-    const first = await token(false);
-    const response = await send(first.accessToken);
-    if (response.status !== 401) return describedAnswer(response, decoded);
-    // Only a 401 about the token costs it: any other (an API refusing the request, or a
-    // caller provoking 401s on purpose) goes back as it is, and the token stays.
-    if (!(await isTokenRejection(response, decoded))) {
-      return describedAnswer(response, decoded);
-    }
-    await tokens.invalidate(officeId, first.accessToken);
-    let fresh: AccessToken;
-    try {
-      fresh = await token(true);
-    } catch (error) {
-      await response.body?.cancel();
-      throw error;
-    }
-    if (fresh.accessToken === first.accessToken) {
-      return describedAnswer(response, decoded);
-    }
-    await response.body?.cancel();
-    return describedAnswer(await send(fresh.accessToken), decoded);
-  };
+  const call = createAqcCall(options);
+  return (officeId, path, init) => call(officeId, path, init, undefined);
 }

@@ -102,6 +102,20 @@ async function readBounded(
 }
 
 /**
+ * Whether `Content-Encoding` and `Content-Length` describe bytes the transport already
+ * decoded (see {@linkcode describedAnswer}).
+ *
+ * @param headers The answer's headers.
+ * @param decoded Whether the transport decoded gzip/br bodies.
+ * @returns `true` when both headers must be dropped.
+ */
+export function hasStaleEncoding(headers: Headers, decoded: boolean): boolean {
+  if (!decoded) return false;
+  const encoding = headers.get("content-encoding");
+  return encoding !== null && DECODED_BY_FETCH.has(encoding.trim().toLowerCase());
+}
+
+/**
  * The answer with headers that describe its bytes.
  *
  * Deno's `fetch` decodes a `gzip` or `br` body but keeps `Content-Encoding` and the
@@ -120,9 +134,7 @@ async function readBounded(
  * @returns The answer to hand on.
  */
 export function describedAnswer(response: Response, decoded: boolean): Response {
-  if (!decoded) return response;
-  const encoding = response.headers.get("content-encoding");
-  if (encoding === null || !DECODED_BY_FETCH.has(encoding.trim().toLowerCase())) return response;
+  if (!hasStaleEncoding(response.headers, decoded)) return response;
   const headers = new Headers(response.headers);
   headers.delete("content-encoding");
   headers.delete("content-length");

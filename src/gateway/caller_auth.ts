@@ -83,6 +83,21 @@ export class GatewayKeyVerifier {
 }
 
 /**
+ * The gateway key an `Authorization` header presents, parsed exactly as Hono's bearerAuth
+ * parses it (`Bearer` in any case, one space, the rest trimmed at its start), for the warm
+ * paths that skip bearerAuth: only values bearerAuth accepted before are ever found by
+ * {@linkcode GatewayKeyVerifier.known}, so a spelling bearerAuth refuses is never known.
+ *
+ * @param header The `Authorization` header, or `null`.
+ * @returns The presented value, or `undefined` when there is none in that form.
+ */
+export function bearerValue(header: string | null): string | undefined {
+  if (header === null || header.length <= 7 || header[6] !== " ") return undefined;
+  if (header.slice(0, 6).toLowerCase() !== "bearer") return undefined;
+  return header.slice(7).trimStart();
+}
+
+/**
  * Whether `key` may call `officeId` (canonical), given the served offices.
  *
  * @param key The caller's key.

@@ -13,13 +13,13 @@ import { HTTPException } from "@hono/hono/http-exception";
 import { secureHeaders } from "@hono/hono/secure-headers";
 import type { AqcConfig, GatewayKey } from "../config/load_config.ts";
 import { AqcError } from "../errors.ts";
-import { createAqcFetch } from "../fetch/aqc_fetch.ts";
+import { createAqcCall } from "../fetch/aqc_fetch.ts";
 import { normalizeOfficeId } from "../office.ts";
 import type { TokenManager } from "../token/manager.ts";
-import { GatewayKeyVerifier, keyAllowsOffice } from "./caller_auth.ts";
-import { forwardRequestHeaders, forwardResponseHeaders } from "./headers.ts";
-import { isSecurityPath } from "./path_policy.ts";
-import { ABANDONABLE_METHODS, callerRequestId, requestPolicy } from "./request_policy.ts";
+import { bearerValue, GatewayKeyVerifier, keyAllowsOffice } from "./caller_auth.ts";
+import { warmProxyRequest } from "./fast_path.ts";
+import { createProxy, type RequestIds } from "./proxy.ts";
+import { callerRequestId, labelRequest, requestPolicy } from "./request_policy.ts";
 import { problem } from "./problem.ts";
 import { problemFromError } from "./problem_from_error.ts";
 import { createTokenManager, type CreateTokenManagerOptions } from "./token_manager.ts";
@@ -34,8 +34,6 @@ export type GatewayEnv = {
   Variables: {
     gatewayKey: GatewayKey;
     requestId: string;
-    /** The office of `/aqc/:office/*` as resolved once per request (see `officeFor`). */
-    office: string | Response;
   };
 };
 
@@ -93,33 +91,14 @@ export interface GatewayOptions extends CreateTokenManagerOptions {
   telemetry?: GatewayTelemetry;
 }
 
-const ROUTE_PREFIX = "/aqc/";
-
 /**
- * A `Host` header that is `host[:port]` (RFC 9110 §7.2): a reg-name, IPv4 or IP literal. The
- * server builds `request.url` from it, so one holding `/`, `?`, `#`, `@`, `\` or spaces
- * (e.g. `evil.example/aqc/OTHER1234`) would move the path the route and the upstream path
- * are read from.
- */
-const VALID_HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::\d{1,5})?$/;
-
-/**
- * The request's `ctx.waitUntil` (Workers), looked up only when the token manager has
- * background work to hand over. Looking it up on every request cost an `Error` with its
- * stack on Deno, where Hono's `executionCtx` getter throws for lack of one; when it
- * throws, the token manager tracks the work itself.
+ * The request's `ctx.waitUntil` (Workers), looked up only when background work is handed
+ * over. Looking it up on every request cost an `Error` with its stack on Deno, where Hono's
+ * `executionCtx` getter throws for lack of one; when it throws, whoever handed the work
+ * over runs it by itself.
  */
 function executionWaitUntil(c: Context): (p: Promise<unknown>) => void {
   return (promise) => c.executionCtx.waitUntil(promise);
-}
-
-/** The part of the URL after `/aqc/{office}`: path and query, exactly as sent. */
-function upstreamPath(url: string): string {
-  const pathStart = url.indexOf("/", url.indexOf("//") + 2);
-  const officeEnd = url.indexOf("/", pathStart + ROUTE_PREFIX.length);
-  const queryStart = url.indexOf("?", pathStart);
-  if (officeEnd === -1 || (queryStart !== -1 && queryStart < officeEnd)) return "/";
-  return url.slice(officeEnd);
 }
 
 /**
@@ -154,7 +133,7 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   const telemetry = options.telemetry;
   const tokens = options.tokens ?? createTokenManager(config, tokenOptionsWith(options));
   const transport = telemetry ? telemetry.wrapFetch(options.fetch ?? fetch) : options.fetch;
-  const aqcFetch = createAqcFetch({
+  const call = createAqcCall({
     tokens,
     timeoutMs: config.upstreamTimeoutMs,
     ...(transport ? { fetch: transport } : {}),
@@ -168,7 +147,6 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
     ? new RequestStats()
     : undefined;
   const guard = createOpsGuard(config, {
-    office: (c) => officeFor(c),
     ...(opsRedis === undefined ? {} : { redis: opsRedis }),
     ...(stats === undefined ? {} : { stats }),
     ...(options.onGuardEvent === undefined && telemetry === undefined ? {} : {
@@ -180,20 +158,13 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   });
   telemetry?.bind(tokens, guard);
 
-  /** The request's identifying fields of a log line. */
-  const who = (
-    c: Context<GatewayEnv>,
-  ): Pick<GatewayLogEntry, "requestId" | "callerRequestId" | "keyId"> => {
-    const callerId = callerRequestId(c.req.raw.headers);
-    const key = c.get("gatewayKey");
-    return {
-      requestId: c.get("requestId"),
+  const fail = (error: unknown, ids: RequestIds, officeId?: string): Response => {
+    const callerId = callerRequestId(ids.headers);
+    const who = {
+      requestId: ids.requestId,
       ...(callerId === undefined ? {} : { callerRequestId: callerId }),
-      ...(key === undefined ? {} : { keyId: key.id }),
+      ...(ids.key === undefined ? {} : { keyId: ids.key.id }),
     };
-  };
-
-  const fail = (c: Context<GatewayEnv>, error: unknown, officeId?: string): Response => {
     if (error instanceof AqcError) {
       const response = problemFromError(error);
       if (response.status >= 500) {
@@ -201,7 +172,7 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
           level: "warn",
           message: error.message,
           code: error.code,
-          ...who(c),
+          ...who,
           ...(officeId ? { officeId } : {}),
         });
       }
@@ -211,10 +182,16 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
       level: "error",
       message: error instanceof Error ? error.name : "Unknown error",
       code: "internal_error",
-      ...who(c),
+      ...who,
     });
     return problem("internal_error", "The gateway failed to handle the request");
   };
+  const idsOf = (c: Context<GatewayEnv>): RequestIds => ({
+    requestId: c.get("requestId"),
+    headers: c.req.raw.headers,
+    key: c.get("gatewayKey"),
+  });
+  const proxy = createProxy({ config, call, guard, fail, telemetry });
 
   const app = new Hono<GatewayEnv>();
   // Telemetry first, so that the server span also covers the answers the policy gives itself
@@ -251,10 +228,9 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   /**
    * The proxy route's single middleware: caller auth, then the body limit when there is a
    * body. A caller whose key was verified before is recognised here, parsing `Authorization`
-   * exactly as bearerAuth does (`Bearer` in any case, a space, the value trimmed; only values
-   * that passed bearerAuth's syntax check are remembered), so a warm request skips two
-   * middleware layers and bearerAuth's checks; anyone else goes through bearerAuth, its
-   * hashing and its answers.
+   * exactly as bearerAuth does (see `bearerValue`), so a warm request skips two middleware
+   * layers and bearerAuth's checks; anyone else goes through bearerAuth, its hashing and its
+   * answers.
    */
   const callerGuard: MiddlewareHandler<GatewayEnv> = async (c, next) => {
     const limited = async (): Promise<void> => {
@@ -262,11 +238,8 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
       const refused = await limit(c, next);
       if (refused instanceof Response) c.res = refused;
     };
-    const header = c.req.raw.headers.get("authorization");
-    const key = header !== null && header.length > 7 && header[6] === " " &&
-        header.slice(0, 6).toLowerCase() === "bearer"
-      ? verifier.known(header.slice(7).trimStart())
-      : undefined;
+    const presented = bearerValue(c.req.raw.headers.get("authorization"));
+    const key = presented === undefined ? undefined : verifier.known(presented);
     // bearerAuth is typed for the default Hono environment; it reads nothing of ours.
     if (key === undefined) return await callerAuth(c as unknown as Context, limited);
     c.set("gatewayKey", key);
@@ -287,37 +260,6 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
     return c.json(body, probe ? 200 : 503, { "cache-control": "no-store" });
   });
 
-  /**
-   * The proxy route's office, or the answer refusing it. Resolved once per request: the ops
-   * guard and the route both need it, and normalising and checking it twice cost the warm
-   * path for nothing.
-   */
-  const officeFor = (c: Context<GatewayEnv>): string | Response => {
-    return c.get("office") ?? resolveOffice(c);
-  };
-  const resolveOffice = (c: Context<GatewayEnv>): string | Response => {
-    const resolved = checkOffice(c);
-    c.set("office", resolved);
-    return resolved;
-  };
-  const checkOffice = (c: Context<GatewayEnv>): string | Response => {
-    // RFC 9112 §3.2: a Host that is not a host answers 400, before its path is trusted.
-    const host = c.req.raw.headers.get("host");
-    if (host !== null && !VALID_HOST.test(host)) {
-      return problem("path_invalid", "The Host header must be a host name and optional port");
-    }
-    let officeId: string;
-    try {
-      officeId = normalizeOfficeId(c.req.param("office"));
-    } catch (error) {
-      return fail(c, error);
-    }
-    if (!keyAllowsOffice(c.get("gatewayKey"), officeId, config.offices)) {
-      return problem("office_forbidden", `This gateway key may not call office ${officeId}`);
-    }
-    return officeId;
-  };
-
   if (stats !== undefined) {
     const sources = { inspect: () => tokens.inspect(), guard, stats, storeKind };
     app.get("/status", own, callerAuth, statusRoute(sources));
@@ -325,8 +267,15 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
 
   if (config.exposeTokens) {
     app.post("/token/:office", own, callerAuth, async (c) => {
-      const officeId = officeFor(c);
-      if (officeId instanceof Response) return officeId;
+      let officeId: string;
+      try {
+        officeId = normalizeOfficeId(c.req.param("office"));
+      } catch (error) {
+        return fail(error, idsOf(c));
+      }
+      if (!keyAllowsOffice(c.get("gatewayKey"), officeId, config.offices)) {
+        return problem("office_forbidden", `This gateway key may not call office ${officeId}`);
+      }
       try {
         // No caller signal: the token flight is shared, and a token costs nothing to keep.
         const token = await tokens.getToken(officeId);
@@ -341,78 +290,24 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
           { "cache-control": "no-store" },
         );
       } catch (error) {
-        return fail(c, error, officeId);
+        return fail(error, idsOf(c), officeId);
       }
     });
   }
 
-  app.all(
-    "/aqc/:office/*",
-    callerGuard,
-    guard.middleware,
-    async (c) => {
-      const officeId = officeFor(c);
-      if (officeId instanceof Response) return officeId;
-      const request = c.req.raw;
-      const method = request.method;
-      const path = upstreamPath(request.url);
-      if (isSecurityPath(path)) {
-        // Refused before any token is spent: the security API (the token endpoint among
-        // it) only answers the gateway itself.
-        return problem("path_invalid", "Paths under /v1/security/ are not served by the gateway");
-      }
-      // A caller that hangs up before AQC answers abandons an idempotent call (Deno's
-      // request.signal aborts on disconnect; with the legacy abort behaviour it also aborts
-      // once the answer was fully sent, when there is nothing left to cut).
-      const signal = ABANDONABLE_METHODS.has(method) ? request.signal : undefined;
-      // On `deno serve` the second handler argument (Hono's env) is the ServeHandlerInfo,
-      // whose `completed` settles once the answer is sent: the signal is linked cheaply.
-      const completed = (c.env as { completed?: unknown } | undefined)?.completed;
-      const settled = signal !== undefined && completed instanceof Promise ? completed : undefined;
-      let upstreamStarted = 0;
-      let bearer = "";
-      // Server-Timing, written here rather than by Hono's timing middleware, which cost a
-      // middleware layer, a Map, an array and a header append on every request.
-      let serverTiming = "";
-      try {
-        const response = await aqcFetch(officeId, path, {
-          method,
-          headers: forwardRequestHeaders(request.headers),
-          body: method === "GET" || method === "HEAD" ? null : request.body,
-          // A caller that leaves mid-answer cancels the streamed body, which cancels the
-          // upstream fetch; the signal covers the time before AQC's headers arrive.
-          ...(signal === undefined ? {} : { signal }),
-          ...(settled === undefined ? {} : { settled }),
-          waitUntil: executionWaitUntil(c),
-          onBearer: (accessToken) => (bearer = accessToken),
-          onToken: (timing) => {
-            serverTiming += `${serverTiming === "" ? "" : ","}${
-              timing.replay ? "token-replay" : "token"
-            };dur=${timing.durationMs.toFixed(1)};desc="${timing.source}"`;
-            upstreamStarted = performance.now();
-            telemetry?.onToken(timing);
-          },
-        });
-        const headers = forwardResponseHeaders(response.headers, bearer);
-        headers.push([
-          "server-timing",
-          `${serverTiming},upstream;dur=${(performance.now() - upstreamStarted).toFixed(1)}`,
-        ]);
-        return new Response(response.body, {
-          status: response.status,
-          statusText: response.statusText,
-          headers,
-        });
-      } catch (error) {
-        // The caller is gone: nobody reads this answer, and it is not an error of ours.
-        if (signal?.aborted) return new Response(null, { status: 499 });
-        if (!(error instanceof AqcError)) throw error;
-        const answer = fail(c, error, officeId);
-        if (serverTiming !== "") answer.headers.set("server-timing", serverTiming);
-        return answer;
-      }
-    },
-  );
+  app.all("/aqc/:office/*", callerGuard, (c) => {
+    // On `deno serve` the second handler argument (Hono's env) is the ServeHandlerInfo,
+    // whose `completed` settles once the answer is sent.
+    const completed = (c.env as { completed?: unknown } | undefined)?.completed;
+    return proxy({
+      request: c.req.raw,
+      key: c.get("gatewayKey"),
+      office: c.req.param("office"),
+      requestId: c.get("requestId"),
+      completed: completed instanceof Promise ? completed : undefined,
+      waitUntil: executionWaitUntil(c),
+    });
+  });
 
   app.notFound(() => problem("not_found", "No such route"));
   app.onError((error, c) => {
@@ -422,7 +317,49 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
     if (error instanceof Error && error.name === "BodyLimitError") {
       return problem("payload_too_large", `Request body exceeds ${config.maxBodyBytes} bytes`);
     }
-    return fail(c, error);
+    return fail(error, idsOf(c));
   });
-  return app;
+
+  // Without telemetry (whose middleware wraps every request in a span), a warm caller's
+  // proxied request without a body skips Hono: routing, context, middleware composition
+  // and the layers of the policy cost several microseconds per request (bench/PROFILES.md).
+  // Anything else (a first request of a key, a body to limit, HEAD, any other route, any
+  // doubt about the path) goes through the app, which answers it the same way.
+  // Hono's own ExecutionContext type asks for more than the gateway uses (`props`).
+  const slow: GatewayApp = app;
+  if (telemetry !== undefined) return slow;
+  const handle = (
+    request: Request,
+    env?: unknown,
+    executionCtx?: GatewayExecutionContext,
+  ): Response | Promise<Response> => {
+    const warm = warmProxyRequest(request, verifier);
+    if (warm === undefined) return slow.fetch(request, env, executionCtx);
+    const requestId = crypto.randomUUID();
+    const completed = (env as { completed?: unknown } | undefined)?.completed;
+    return proxy({
+      request,
+      key: warm.key,
+      office: warm.office,
+      requestId,
+      completed: completed instanceof Promise ? completed : undefined,
+      waitUntil: executionCtx === undefined
+        ? undefined
+        : (promise) => executionCtx.waitUntil(promise),
+    }).then((response) => labelRequest(response, requestId));
+  };
+  return {
+    fetch: handle,
+    // As Hono's `app.request` builds the request, but through the same front door.
+    request: (input, init) => {
+      if (input instanceof Request) {
+        return handle(init === undefined ? input : new Request(input, init));
+      }
+      const text = input.toString();
+      const url = /^https?:\/\//.test(text)
+        ? text
+        : `http://localhost${text.startsWith("/") ? "" : "/"}${text}`;
+      return handle(new Request(url, init));
+    },
+  };
 }

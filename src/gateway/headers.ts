@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { hasStaleEncoding } from "../fetch/upstream_answer.ts";
 
 /**
  * Caller → AQC: what an AQC API reads (content negotiation, conditional requests, trace
@@ -84,18 +85,27 @@ export function forwardRequestHeaders(headers: Headers): [string, string][] {
 
 /**
  * Copies the allowlisted headers of AQC's answer in one pass, leaving out any whose value
- * holds `bearer` (an upstream echoing the token it was sent). Pairs, for the same reason
- * as {@linkcode forwardRequestHeaders}.
+ * holds `bearer` (an upstream echoing the token it was sent), and, when the transport
+ * decoded the body, its stale `Content-Encoding`/`Content-Length` (the one copy of the
+ * headers a compressed answer costs). Pairs, for the same reason as
+ * {@linkcode forwardRequestHeaders}.
  *
  * @param headers AQC's headers.
  * @param bearer The AQC token the request carried; `""` when unknown.
+ * @param decoded Whether the transport decoded gzip/br bodies (`CallReport.decoded`).
  * @returns Headers to send to the caller.
  */
-export function forwardResponseHeaders(headers: Headers, bearer = ""): [string, string][] {
+export function forwardResponseHeaders(
+  headers: Headers,
+  bearer = "",
+  decoded = false,
+): [string, string][] {
   const out: [string, string][] = [];
+  const stale = hasStaleEncoding(headers, decoded);
   // `forEach` for the reason given in forwardRequestHeaders.
   headers.forEach((value, name) => {
     if (!RESPONSE_ALLOWED.has(name) && !isAmadeusHeader(name)) return;
+    if (stale && (name === "content-encoding" || name === "content-length")) return;
     if (bearer !== "" && value.includes(bearer)) return;
     out.push([name, value]);
   });

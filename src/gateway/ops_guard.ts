@@ -5,12 +5,10 @@
  *
  * @module
  */
-import type { Context, MiddlewareHandler } from "@hono/hono";
-import type { AqcConfig } from "../config/load_config.ts";
+import type { AqcConfig, GatewayKey } from "../config/load_config.ts";
 import { parseRetryAfter } from "../token/retry_after.ts";
-import type { GatewayEnv } from "./create_gateway.ts";
 import { problem } from "./problem.ts";
-import { RateLimiter, rateLimitHeaders } from "./rate_limit/limiter.ts";
+import { type RateLimitDecision, RateLimiter, rateLimitHeaders } from "./rate_limit/limiter.ts";
 import { OpsRedis, type OpsRedisClient } from "./shared/ops_redis.ts";
 import type { RequestStats } from "./status/stats.ts";
 import { UpstreamHolds } from "./upstream_429/holds.ts";
@@ -23,11 +21,6 @@ export type GuardEvent =
 
 /** Options of {@linkcode createOpsGuard}. */
 export interface OpsGuardOptions {
-  /**
-   * The request's office, canonical and allowed for its key, or the answer refusing it (the
-   * route's own resolver, memoised per request, so the office is checked once).
-   */
-  office: (c: Context<GatewayEnv>) => string | Response;
   /** The Upstash client shared by the fleet; absent = per-isolate guards. */
   redis?: OpsRedisClient;
   /** Counts answers per office (the status page). */
@@ -38,10 +31,35 @@ export interface OpsGuardOptions {
   now?: () => number;
 }
 
+/**
+ * What {@linkcode OpsGuard.admit} decided: go on (with the rate-limit decision to report on
+ * the answer, if any), or the 429 to answer instead.
+ */
+export type Admission =
+  | { refused: Response; decision?: undefined }
+  | { refused?: undefined; decision?: RateLimitDecision };
+
 /** The guard and the state the status page reads. */
 export interface OpsGuard {
-  /** The middleware for `ALL /aqc/:office/*`, after caller authentication. */
-  middleware: MiddlewareHandler<GatewayEnv>;
+  /** Whether the guard has anything to do; when not, `admit` and `settle` may be skipped. */
+  active: boolean;
+  /**
+   * Before the AQC call of an authenticated caller for an allowed office: answers 429
+   * while the office is held after an AQC 429 or the caller is over its limit. Synchronous
+   * unless a shared hold is polled or a limit counted.
+   */
+  admit(key: GatewayKey, officeId: string, requestId: string): Admission | Promise<Admission>;
+  /**
+   * After any answer of the proxy route but the guard's own 429s: notes an AQC 429, adds
+   * the rate-limit headers, counts the answer. Returns the answer to send (a copy when its
+   * headers were immutable).
+   */
+  settle(
+    officeId: string,
+    admission: Admission,
+    response: Response,
+    waitUntil: ((promise: Promise<unknown>) => void) | undefined,
+  ): Response;
   /** The holds after AQC 429s, when enabled. */
   holds?: UpstreamHolds;
   /** The limiter, when any key has a limit. */
@@ -50,14 +68,7 @@ export interface OpsGuard {
   redis?: OpsRedis;
 }
 
-/** Hands background work to the runtime (Workers' `waitUntil`); on Deno it simply runs. */
-function background(c: Context, work: Promise<void>): void {
-  try {
-    c.executionCtx.waitUntil(work);
-  } catch {
-    // No execution context (Deno, Bun): the promise runs to its end by itself.
-  }
-}
+const GO: Admission = {};
 
 /**
  * Builds the guard a configuration asks for. A key with a limit pays one `EVAL` per request
@@ -68,7 +79,7 @@ function background(c: Context, work: Promise<void>): void {
  * @param options Shared Redis client, stats, observer.
  * @returns The guard.
  */
-export function createOpsGuard(config: AqcConfig, options: OpsGuardOptions): OpsGuard {
+export function createOpsGuard(config: AqcConfig, options: OpsGuardOptions = {}): OpsGuard {
   const now = options.now ?? Date.now;
   const scope = `${config.credentials.apiUrl}\n${config.credentials.clientId}`;
   const redis = options.redis === undefined
@@ -95,72 +106,93 @@ export function createOpsGuard(config: AqcConfig, options: OpsGuardOptions): Ops
       // An observer never breaks a request.
     }
   };
+  const refuse = (officeId: string, response: Response): Admission => {
+    stats?.record(officeId, response.status);
+    return { refused: response };
+  };
 
-  const middleware: MiddlewareHandler<GatewayEnv> = async (c, next) => {
-    if (holds === undefined && limiter === undefined && stats === undefined) return await next();
-    const officeId = options.office(c);
-    // A refused office (invalid, forbidden, bad Host) is answered by the route.
-    if (typeof officeId !== "string") return await next();
-    const key = c.get("gatewayKey");
-
-    const answer = (response: Response): Response => {
-      stats?.record(officeId, response.status);
-      return response;
-    };
-    if (holds !== undefined) {
-      // At most once per second per office: a warm isolate learns a hold another one saw.
-      const poll = holds.poll(officeId);
-      if (poll !== undefined) await poll;
-      const heldMs = holds.remainingMs(officeId);
-      if (heldMs > 0) {
-        const retryAfterSeconds = Math.ceil(heldMs / 1000);
-        emit({ type: "upstream_held", officeId, retryAfterSeconds });
-        return answer(problem(
-          "upstream_rate_limited",
-          `AQC is rate limiting office ${officeId}: retry in ${retryAfterSeconds} s`,
-          { retryAfterSeconds, headers: { "x-request-id": c.get("requestId") } },
-        ));
-      }
-    }
-    const limit = key.rateLimit;
-    const decision = limit === undefined || limiter === undefined
-      ? undefined
-      : await limiter.take(key.id, officeId, limit);
-    if (decision !== undefined && !decision.allowed) {
-      emit({ type: "caller_rate_limited", keyId: key.id, officeId, counted: decision.counted });
-      return answer(problem(
+  const held = (officeId: string, requestId: string): Admission | undefined => {
+    const heldMs = holds === undefined ? 0 : holds.remainingMs(officeId);
+    if (heldMs <= 0) return undefined;
+    const retryAfterSeconds = Math.ceil(heldMs / 1000);
+    emit({ type: "upstream_held", officeId, retryAfterSeconds });
+    return refuse(
+      officeId,
+      problem(
+        "upstream_rate_limited",
+        `AQC is rate limiting office ${officeId}: retry in ${retryAfterSeconds} s`,
+        { retryAfterSeconds, headers: { "x-request-id": requestId } },
+      ),
+    );
+  };
+  const limit = async (
+    limiter: RateLimiter,
+    key: GatewayKey,
+    rateLimit: NonNullable<GatewayKey["rateLimit"]>,
+    officeId: string,
+    requestId: string,
+  ): Promise<Admission> => {
+    const decision = await limiter.take(key.id, officeId, rateLimit);
+    if (decision.allowed) return { decision };
+    emit({ type: "caller_rate_limited", keyId: key.id, officeId, counted: decision.counted });
+    return refuse(
+      officeId,
+      problem(
         "caller_rate_limited",
         `This gateway key may send ${decision.limit} requests per ${decision.windowSeconds} s`,
         {
           retryAfterSeconds: decision.resetSeconds,
-          headers: [...rateLimitHeaders(decision), ["x-request-id", c.get("requestId")]],
+          headers: [...rateLimitHeaders(decision), ["x-request-id", requestId]],
         },
-      ));
-    }
-
-    await next();
-    const response = c.res;
-    if (response.status === 429 && holds !== undefined) {
-      // Only AQC answers 429 past this point: the gateway's own 429s are answered above.
-      const retryAfterSeconds = parseRetryAfter(response.headers.get("retry-after"), now());
-      emit({ type: "upstream_429", officeId, retryAfterSeconds });
-      background(c, holds.record(officeId, retryAfterSeconds));
-    }
-    if (decision !== undefined) {
-      let headers = response.headers;
-      try {
-        headers.set("ratelimit", "");
-      } catch {
-        // Immutable headers (a response passed through as fetched): copy them once.
-        c.res = new Response(response.body, response);
-        headers = c.res.headers;
-      }
-      for (const [name, value] of rateLimitHeaders(decision)) headers.set(name, value);
-    }
-    stats?.record(officeId, response.status);
+      ),
+    );
   };
+  const afterHolds = (
+    key: GatewayKey,
+    officeId: string,
+    requestId: string,
+  ): Admission | Promise<Admission> => {
+    const refused = held(officeId, requestId);
+    if (refused !== undefined) return refused;
+    const rateLimit = key.rateLimit;
+    if (rateLimit === undefined || limiter === undefined) return GO;
+    return limit(limiter, key, rateLimit, officeId, requestId);
+  };
+
   return {
-    middleware,
+    active: holds !== undefined || limiter !== undefined || stats !== undefined,
+    admit(key, officeId, requestId) {
+      // At most once per second per office: a warm isolate learns a hold another one saw.
+      const poll = holds?.poll(officeId);
+      if (poll === undefined) return afterHolds(key, officeId, requestId);
+      return poll.then(() => afterHolds(key, officeId, requestId));
+    },
+    settle(officeId, admission, response, waitUntil) {
+      if (response.status === 429 && holds !== undefined) {
+        // Only AQC answers 429 past admission: the gateway's own 429s are answered there.
+        const retryAfterSeconds = parseRetryAfter(response.headers.get("retry-after"), now());
+        emit({ type: "upstream_429", officeId, retryAfterSeconds });
+        const work = holds.record(officeId, retryAfterSeconds);
+        try {
+          waitUntil?.(work);
+        } catch {
+          // Outside a request: the promise runs to its end by itself.
+        }
+      }
+      const decision = admission.decision;
+      let answer = response;
+      if (decision !== undefined) {
+        try {
+          answer.headers.set("ratelimit", "");
+        } catch {
+          // Immutable headers (a response passed through as fetched): copy them once.
+          answer = new Response(response.body, response);
+        }
+        for (const [name, value] of rateLimitHeaders(decision)) answer.headers.set(name, value);
+      }
+      stats?.record(officeId, answer.status);
+      return answer;
+    },
     ...(holds === undefined ? {} : { holds }),
     ...(limiter === undefined ? {} : { limiter }),
     ...(redis === undefined ? {} : { redis }),

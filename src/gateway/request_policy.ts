@@ -54,13 +54,25 @@ export function requestPolicy(): MiddlewareHandler<GatewayEnv> {
       return;
     }
     await next();
-    try {
-      c.res.headers.set("x-request-id", id);
-    } catch {
-      // An immutable response (none of ours): copy it once to label it.
-      const labelled = new Response(c.res.body, c.res);
-      labelled.headers.set("x-request-id", id);
-      c.res = labelled;
-    }
+    c.res = labelRequest(c.res, id);
   };
+}
+
+/**
+ * The answer labelled with the gateway's request id.
+ *
+ * @param response An answer of the gateway.
+ * @param requestId The request's id.
+ * @returns `response`, or a copy of it when its headers were immutable.
+ */
+export function labelRequest(response: Response, requestId: string): Response {
+  try {
+    response.headers.set("x-request-id", requestId);
+    return response;
+  } catch {
+    // An immutable response (none of ours): copy it once to label it.
+    const labelled = new Response(response.body, response);
+    labelled.headers.set("x-request-id", requestId);
+    return labelled;
+  }
 }

@@ -127,7 +127,7 @@ export class TokenManager {
    * `token_request_rejected`, `token_endpoint_misconfigured`, `rate_limited`,
    * `token_endpoint_unavailable` or `token_response_invalid` when no usable token can be had.
    */
-  async getToken(officeId: string, options: GetTokenOptions = {}): Promise<AccessToken> {
+  async getToken(officeId: string, options?: GetTokenOptions): Promise<AccessToken> {
     const entry = this.#offices.get(officeId);
     const cached = entry.token;
     if (cached !== undefined) {
@@ -137,21 +137,22 @@ export class TokenManager {
         return cached.views.l1;
       }
       if (now < cached.stored.usableUntil) {
-        this.#refreshInBackground(entry, now, options.waitUntil);
+        this.#refreshInBackground(entry, now, options?.waitUntil);
         return cached.views.l1;
       }
     }
     const pending = this.#obtain(entry);
-    if (options.waitUntil !== undefined) {
+    const waitUntil = options?.waitUntil;
+    if (waitUntil !== undefined) {
       // The flight is shared: if this caller goes away, the runtime must still finish it
       // for the others waiting on it.
       try {
-        options.waitUntil(pending.catch(() => undefined));
+        waitUntil(pending.catch(() => undefined));
       } catch {
         // Outside a request some runtimes refuse waitUntil; the callers still await it.
       }
     }
-    return await raceAbort(pending, options.signal);
+    return await raceAbort(pending, options?.signal);
   }
 
   /**
