@@ -31,9 +31,17 @@ Deno.test("deno info: the root entry's module graph holds no npm package", async
   assert.ok(modules.length > 5, modules.join("\n"));
   assert.deepEqual(modules.filter((specifier) => !specifier.startsWith("file:")), []);
   assert.ok(modules.every((specifier) => specifier.includes("/src/")), modules.join("\n"));
-  // The same check sees npm packages where there are some: ./gateway has Hono and Upstash.
+  // The same check sees npm packages where there are some: ./gateway has Hono.
   const gatewayModules = await moduleGraph("src/gateway/mod.ts");
   assert.ok(gatewayModules.some((specifier) => specifier.startsWith("npm:")));
+});
+
+Deno.test("deno info: @upstash/redis is only in the ./upstash graph, not in ./gateway nor ./worker", async () => {
+  const upstash = (specifier: string) => specifier.includes("@upstash/redis");
+  assert.ok(!(await moduleGraph("src/gateway/mod.ts")).some(upstash), "./gateway");
+  assert.ok(!(await moduleGraph("src/worker.ts")).some(upstash), "./worker");
+  assert.ok(!(await moduleGraph("src/main.ts")).some(upstash), "main.ts");
+  assert.ok((await moduleGraph("src/store/upstash_client.ts")).some(upstash), "./upstash");
 });
 
 Deno.test("deno info: OpenTelemetry is only in the ./otel graph (and the deployable entries)", async () => {

@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { createUpstashRedis } from "../src/store/upstash_client.ts";
+import { createUpstashRest } from "../src/store/upstash_rest.ts";
 import { AqcError, TokenManager, UpstashTokenStore } from "../src/mod.ts";
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, serveSimulator } from "../dev/simulator/mod.ts";
 import { deadlineTest } from "./helpers/deadline.ts";
@@ -35,8 +35,8 @@ deadlineTest(
     defer(() => upstash.stop());
     const served = await serveSimulator();
     defer(() => served.close());
-    // The client production uses (one attempt per call, a fresh timeout per call).
-    const redis = createUpstashRedis({ url: upstash.url, token: upstash.token, timeoutMs: 2_000 });
+    // The client the gateway builds (one attempt per call, a fresh timeout per call).
+    const redis = createUpstashRest({ url: upstash.url, token: upstash.token, timeoutMs: 2_000 });
     const tokens = new TokenManager({
       credentials: {
         apiUrl: served.url,

@@ -115,6 +115,14 @@ Deno.test("loadConfig names every wrong variable on its own line, never a secret
       { UPSTASH_REDIS_REST_URL: "https://x.upstash.io", UPSTASH_REDIS_REST_TOKEN: UPSTASH_TOKEN },
       /^AQC_TOKEN_KEY is required when Upstash is configured/,
     ],
+    [
+      {
+        UPSTASH_REDIS_REST_URL: "https://x.upstash.io",
+        UPSTASH_REDIS_REST_TOKEN: `${UPSTASH_TOKEN} ${UPSTASH_TOKEN}`,
+        AQC_TOKEN_KEY: generateTokenKey(),
+      },
+      /^UPSTASH_REDIS_REST_TOKEN must be printable ASCII without spaces or control characters$/,
+    ],
     [{ AQC_TOKEN_KEY: "c2hvcnQ" }, /^AQC_TOKEN_KEY must be base64url of 32 random bytes/],
     [{ AQC_GATEWAY_KEYS: undefined }, /^AQC_GATEWAY_KEYS is required/],
     [{ AQC_GATEWAY_KEYS: "{" }, /^AQC_GATEWAY_KEYS must be JSON/],

@@ -8,7 +8,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { createUpstashRedis } from "../src/store/upstash_client.ts";
+import { createUpstashRest } from "../src/store/upstash_rest.ts";
 import type { UpstashRedisClient } from "../src/store/upstash_store.ts";
 import { type StoredToken, UpstashTokenStore } from "../src/mod.ts";
 import { deadlineTest } from "./helpers/deadline.ts";
@@ -17,9 +17,9 @@ import { randomTokenKey } from "./helpers/keys.ts";
 
 const ID = "I".repeat(43);
 
-/** The client production uses (one attempt per call, a fresh timeout per call). */
+/** The client the gateway builds (one attempt per call, a fresh timeout per call). */
 function client(url: string, token: string): UpstashRedisClient {
-  return createUpstashRedis({ url, token, timeoutMs: 2_000 });
+  return createUpstashRest({ url, token, timeoutMs: 2_000 });
 }
 
 function record(accessToken: string): StoredToken {

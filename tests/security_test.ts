@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { createUpstashRedis } from "../src/store/upstash_client.ts";
+import { createUpstashRest } from "../src/store/upstash_rest.ts";
 import { AqcError, type TokenEvent, TokenManager, UpstashTokenStore } from "../src/mod.ts";
 import {
   createGateway,
@@ -606,8 +606,8 @@ Deno.test("security: no secret, token or key in any log line, error body, event 
   const events: TokenEvent[] = [];
   const logs: unknown[] = [];
   const errors: unknown[] = [];
-  // The client production uses (one attempt per call, a fresh timeout per call).
-  const redis = createUpstashRedis({ url: upstash.url, token: upstash.token, timeoutMs: 500 });
+  // The client the gateway builds (one attempt per call, a fresh timeout per call).
+  const redis = createUpstashRest({ url: upstash.url, token: upstash.token, timeoutMs: 500 });
   const tokens = new TokenManager({
     credentials: config.credentials,
     store: new UpstashTokenStore({ redis, encryptionKey: tokenKey }),

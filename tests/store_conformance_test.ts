@@ -1,7 +1,8 @@
 /**
  * Both stores pass the exported TokenStore conformance suite (src/store/conformance.ts): the
- * memory store, and the Upstash store through the bridge with production habits; a store that
- * breaks one rule fails it.
+ * memory store, and the Upstash store through the bridge with production habits, with each of
+ * the two Upstash clients (tests/helpers/upstash_clients.ts); a store that breaks one rule
+ * fails it.
  *
  * @module
  */
@@ -9,8 +10,9 @@ import assert from "node:assert/strict";
 import { MemoryTokenStore, type TokenStore } from "../src/mod.ts";
 import { generateTokenKey } from "../src/gateway/mod.ts";
 import { testTokenStore } from "../src/store/conformance.ts";
-import { createUpstashTokenStore } from "../src/store/upstash_client.ts";
+import { UpstashTokenStore } from "../src/store/upstash_store.ts";
 import { startUpstash } from "./helpers/redis.ts";
+import { UPSTASH_CLIENTS } from "./helpers/upstash_clients.ts";
 
 Deno.test("MemoryTokenStore passes the TokenStore conformance suite", async (t) => {
   await testTokenStore("memory", () => new MemoryTokenStore(), {
@@ -18,18 +20,20 @@ Deno.test("MemoryTokenStore passes the TokenStore conformance suite", async (t) 
   });
 });
 
-Deno.test("UpstashTokenStore passes the TokenStore conformance suite (replica lag, latency)", async (t) => {
-  await using upstash = await startUpstash({
-    replica: true,
-    habits: { replicaLagMs: 150, latencyMs: [5, 15], syncTokens: false },
+for (const { name, create } of UPSTASH_CLIENTS) {
+  Deno.test(`UpstashTokenStore passes the TokenStore conformance suite (replica lag, latency; ${name})`, async (t) => {
+    await using upstash = await startUpstash({
+      replica: true,
+      habits: { replicaLagMs: 150, latencyMs: [5, 15], syncTokens: false },
+    });
+    const encryptionKey = generateTokenKey();
+    await testTokenStore(
+      `upstash (${name})`,
+      () => new UpstashTokenStore({ redis: create(upstash), encryptionKey }),
+      { test: (name, fn) => t.step(name, fn) },
+    );
   });
-  const encryptionKey = generateTokenKey();
-  await testTokenStore(
-    "upstash",
-    () => createUpstashTokenStore({ url: upstash.url, token: upstash.token, encryptionKey }),
-    { test: (name, fn) => t.step(name, fn) },
-  );
-});
+}
 
 Deno.test("the conformance suite fails a store that breaks compare-and-delete", async () => {
   const broken = (): TokenStore => {

@@ -1,6 +1,7 @@
 /**
  * `createUpstashTokenStore` / `createUpstashRedis`: the client options do what the docs say,
- * checked on the wire against the bridge and a connection-dropping TCP server.
+ * checked on the wire against the bridge and a connection-dropping TCP server; the attempt
+ * and timeout rules also for the gateway's own client (`createUpstashRest`).
  *
  * @module
  */
@@ -10,7 +11,9 @@ import { AqcError } from "../src/mod.ts";
 import { generateTokenKey } from "../src/gateway/mod.ts";
 import { createUpstashRedis, createUpstashTokenStore } from "../src/store/upstash_client.ts";
 import { StoreError } from "../src/store/store_error.ts";
+import { UpstashTokenStore } from "../src/store/upstash_store.ts";
 import { startUpstash } from "./helpers/redis.ts";
+import { UPSTASH_CLIENTS } from "./helpers/upstash_clients.ts";
 
 /** A TCP server on 127.0.0.1 that accepts and at once closes every connection (a network error). */
 function droppingServer(): { url: string; accepted: () => number; close: () => Promise<void> } {
@@ -65,27 +68,44 @@ Deno.test("createUpstashRedis makes exactly one attempt on a network error (retr
   }
 });
 
-Deno.test("createUpstashRedis: each call has its own timeout and a slow answer is a StoreError", async () => {
-  // Far slower than the 100 ms timeout: a call that is not cut would succeed, not fail.
-  await using upstash = await startUpstash({ habits: { latencyMs: [2_000, 2_000] } });
-  const store = createUpstashTokenStore({
-    url: upstash.url,
-    token: upstash.token,
-    encryptionKey: generateTokenKey(),
-    timeoutMs: 100,
+for (const { name, create } of UPSTASH_CLIENTS) {
+  Deno.test(`${name} makes exactly one attempt on a network error`, async () => {
+    const server = droppingServer();
+    try {
+      const store = new UpstashTokenStore({
+        redis: create({ url: server.url, token: "t", timeoutMs: 2_000 }),
+        encryptionKey: generateTokenKey(),
+      });
+      const error = await store.read("A".repeat(43)).then(() => undefined, (e: unknown) => e);
+      assert.ok(error instanceof StoreError && error.reason === "unreachable", String(error));
+      assert.equal(server.accepted(), 1, "one attempt");
+    } finally {
+      await server.close();
+    }
   });
-  for (let i = 0; i < 2; i++) {
-    const error = await store.acquireLease("A".repeat(43), "me", 1_000).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    // Behaviour, not speed: the answer would have come (a success), so a timeout error means
-    // the call was cut, and it is cut again on the second call (a fresh signal per call).
-    assert.ok(error instanceof StoreError && error.reason === "unreachable", String(error));
-  }
-  upstash.bridge.setHabits({});
-  assert.equal(await store.acquireLease("A".repeat(43), "me", 1_000), true);
-});
+}
+
+for (const { name, create } of UPSTASH_CLIENTS) {
+  Deno.test(`${name}: each call has its own timeout and a slow answer is a StoreError`, async () => {
+    // Far slower than the 100 ms timeout: a call that is not cut would succeed, not fail.
+    await using upstash = await startUpstash({ habits: { latencyMs: [2_000, 2_000] } });
+    const store = new UpstashTokenStore({
+      redis: create({ url: upstash.url, token: upstash.token, timeoutMs: 100 }),
+      encryptionKey: generateTokenKey(),
+    });
+    for (let i = 0; i < 2; i++) {
+      const error = await store.acquireLease("A".repeat(43), "me", 1_000).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      // Behaviour, not speed: the answer would have come (a success), so a timeout error means
+      // the call was cut, and it is cut again on the second call (a fresh signal per call).
+      assert.ok(error instanceof StoreError && error.reason === "unreachable", String(error));
+    }
+    upstash.bridge.setHabits({});
+    assert.equal(await store.acquireLease("A".repeat(43), "me", 1_000), true);
+  });
+}
 
 Deno.test("createUpstashTokenStore refuses bad settings with config_invalid, never quoting them", () => {
   const key = generateTokenKey();

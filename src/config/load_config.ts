@@ -236,6 +236,14 @@ export function loadConfig(
         "UPSTASH_REDIS_REST_TOKEN is required with UPSTASH_REDIS_REST_URL",
       );
     }
+    // What the gateway's Upstash client refuses (a header carries the token as it is; Deno's
+    // invalid-header error would quote it): named here, never quoted.
+    if (upstashToken !== undefined && !/^[\x21-\x7e]+$/.test(upstashToken)) {
+      issues.add(
+        "UPSTASH_REDIS_REST_TOKEN",
+        "UPSTASH_REDIS_REST_TOKEN must be printable ASCII without spaces or control characters",
+      );
+    }
     if (upstashUrl !== undefined) {
       try {
         validateApiUrl(upstashUrl, "UPSTASH_REDIS_REST_URL");

@@ -9,7 +9,9 @@
  * - {@linkcode createTokenManager}: the `TokenManager` a configuration describes.
  * - {@linkcode problem}, {@linkcode problemFromError}: RFC 9457 answers.
  *
- * Unlike the root entry, this one imports npm packages (`hono`, `@upstash/redis`).
+ * Unlike the root entry, this one imports an npm package (`hono`). It does not import
+ * `@upstash/redis`: with `UPSTASH_*` set, the gateway talks to Upstash through its own fetch-only
+ * client (three commands, one attempt, a timeout per call); `./upstash` keeps `@upstash/redis`.
  *
  * @example
  * ```ts

@@ -9,7 +9,7 @@ import type { AqcConfig } from "../config/load_config.ts";
 import { DEFAULTS } from "../config/defaults.ts";
 import { MemoryTokenStore } from "../store/memory_store.ts";
 import type { TokenStore } from "../store/store.ts";
-import { createUpstashTokenStore } from "../store/upstash_client.ts";
+import { createUpstashRest } from "../store/upstash_rest.ts";
 import { type UpstashRedisClient, UpstashTokenStore } from "../store/upstash_store.ts";
 import { TokenManager } from "../token/manager.ts";
 import type { TokenEvent } from "../token/types.ts";
@@ -44,18 +44,22 @@ function storeFor(
   if (options.redis !== undefined) {
     return new UpstashTokenStore({ redis: options.redis, encryptionKey: config.tokenKey });
   }
-  return createUpstashTokenStore({
-    url: config.upstash.url,
-    token: config.upstash.token,
+  // The gateway's own fetch-only client, not @upstash/redis (docs/ARCHITECTURE.md).
+  return new UpstashTokenStore({
+    redis: createUpstashRest({
+      url: config.upstash.url,
+      token: config.upstash.token,
+      timeoutMs: storeTimeoutMs,
+    }),
     encryptionKey: config.tokenKey,
-    timeoutMs: storeTimeoutMs,
   });
 }
 
 /**
  * Builds the `TokenManager` a configuration describes: an Upstash store when `UPSTASH_*` is
- * set (a client with retries off and a short timeout), else a `MemoryTokenStore`. Safe at
- * Worker module scope: nothing random, no timer and no I/O happens until the first token.
+ * set (the gateway's fetch-only client: one attempt, a short timeout), else a
+ * `MemoryTokenStore`. Safe at Worker module scope: nothing random, no timer and no I/O happens
+ * until the first token.
  *
  * @example
  * ```ts

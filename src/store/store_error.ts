@@ -40,7 +40,8 @@ export class StoreError extends Error {
 }
 
 /**
- * Classifies an error thrown by an `@upstash/redis` client into a {@linkcode StoreError},
+ * Classifies an error thrown by an `@upstash/redis` client, or by the gateway's own
+ * (`upstash_rest.ts`, which names its errors alike), into a {@linkcode StoreError},
  * keeping nothing of it but the kind (not even as `cause`): Upstash appends the command to its
  * errors, and the command holds key names and sealed records.
  *
@@ -63,6 +64,10 @@ export function classifyStoreError(operation: string, error: unknown): StoreErro
       "bad_answer",
       `Upstash answered something that is not JSON (${operation})`,
     );
+  }
+  if (name === "UpstashAnswerError") {
+    // The gateway's client (upstash_rest.ts): a redirect, an oversized or shapeless answer.
+    return new StoreError("bad_answer", `Upstash answered an unexpected reply (${operation})`);
   }
   if (name === "AbortError" || name === "TimeoutError" || error instanceof TypeError) {
     return new StoreError("unreachable", `Upstash did not answer (${operation})`);

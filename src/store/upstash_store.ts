@@ -20,7 +20,8 @@ import type { AqcErrorCode } from "../errors.ts";
 /**
  * The part of an `@upstash/redis` `Redis` client the store uses. Any `Redis` from
  * `@upstash/redis` (Deno, Node) or `@upstash/redis/cloudflare` fits; build it with
- * `createUpstashTokenStore` (`./upstash`) to get the options the store is tested with.
+ * `createUpstashTokenStore` (`./upstash`) to get the options the store is tested with. The
+ * gateway uses its own fetch-only client of the same shape (`upstash_rest.ts`).
  */
 export interface UpstashRedisClient {
   /** `MGET` (a read: Upstash may serve it from a replica). */

@@ -7,7 +7,7 @@
  */
 import { encodeBase64Url, sha256 } from "../../token/key.ts";
 
-/** The part of an `@upstash/redis` client the guards use (EVAL runs on the primary). */
+/** The part of an Upstash client the guards use (EVAL runs on the primary). */
 export interface OpsRedisClient {
   /** `EVAL script numkeys keys… args…`. */
   eval(script: string, keys: string[], args: string[]): Promise<unknown>;
@@ -52,7 +52,7 @@ export class OpsRedis {
   /**
    * Wraps a client.
    *
-   * @param client An `@upstash/redis` client (or anything with its `eval`).
+   * @param client The gateway's Upstash client, an `@upstash/redis` one, or anything with `eval`.
    * @param options Timeout and pause after a failure.
    */
   constructor(client: OpsRedisClient, options: OpsRedisOptions) {

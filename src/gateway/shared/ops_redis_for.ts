@@ -1,10 +1,11 @@
 /**
- * The Upstash client of the gateway's guards: the one given, or one built from `UPSTASH_*`.
+ * The Upstash client of the gateway's guards: the one given, or one built from `UPSTASH_*`
+ * (the gateway's fetch-only client, `upstash_rest.ts`).
  *
  * @module
  */
 import type { AqcConfig } from "../../config/load_config.ts";
-import { createUpstashRedis } from "../../store/upstash_client.ts";
+import { createUpstashRest } from "../../store/upstash_rest.ts";
 import type { OpsRedisClient } from "./ops_redis.ts";
 
 /**
@@ -20,7 +21,7 @@ export function opsRedisFor(
 ): OpsRedisClient | undefined {
   if (given !== undefined) return given;
   if (config.upstash === undefined) return undefined;
-  return createUpstashRedis({
+  return createUpstashRest({
     url: config.upstash.url,
     token: config.upstash.token,
     timeoutMs: config.storeTimeoutMs,
