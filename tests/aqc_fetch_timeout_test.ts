@@ -71,3 +71,46 @@ Deno.test("with signal and settled: the timeout and the caller's abort both stil
   }
   assert.equal(served.simulator.counters.apiRequests, 2);
 });
+
+Deno.test("linked calls keep no timer alive: a script exits once its calls are done, not after their timeout", async () => {
+  // A listener on a timeout signal keeps Deno's event loop alive until it fires; the shared
+  // timeouts listen only while calls are linked. Run in a child process: 120 s timeouts, 20
+  // linked calls, then the script returns — it must exit well before any timeout fires.
+  const script = `
+    import { createAqcFetch, TokenManager } from ${
+    JSON.stringify(new URL("../src/mod.ts", import.meta.url).href)
+  };
+    import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, serveSimulator } from ${
+    JSON.stringify(new URL("../dev/simulator/mod.ts", import.meta.url).href)
+  };
+    const served = await serveSimulator();
+    const tokens = new TokenManager({ credentials: { apiUrl: served.url, clientId: DEFAULT_CLIENT_ID, clientSecret: DEFAULT_CLIENT_SECRET } });
+    const aqc = createAqcFetch({ tokens, timeoutMs: 120_000 });
+    for (let i = 0; i < 20; i++) {
+      const { promise: settled, resolve } = Promise.withResolvers<void>();
+      const response = await aqc("${OFFICE}", "/v1/echo/x", { signal: new AbortController().signal, settled });
+      await response.body?.cancel();
+      resolve();
+    }
+    await served[Symbol.asyncDispose]();
+    console.log("done");
+  `;
+  const path = await Deno.makeTempFile({ suffix: ".ts" });
+  try {
+    await Deno.writeTextFile(path, script);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-net=127.0.0.1", "--allow-env", "--allow-read", path],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // Far below the 120 s timeout, far above a cold start on a loaded machine.
+    const timer = setTimeout(() => child.kill("SIGKILL"), 40_000);
+    const output = await child.output();
+    clearTimeout(timer);
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 0, `the script did not exit by itself:\n${stderr}`);
+    assert.match(new TextDecoder().decode(output.stdout), /done/);
+  } finally {
+    await Deno.remove(path);
+  }
+});

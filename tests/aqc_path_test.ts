@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { AqcError } from "../src/mod.ts";
-import { resolveAqcUrl } from "../src/fetch/aqc_path.ts";
+import { aqcUrl, resolveAqcUrl } from "../src/fetch/aqc_path.ts";
 
 const ROOT = "https://test.travel.api.amadeus.com";
 const refused = (e: unknown) => e instanceof AqcError && e.code === "path_invalid";
@@ -135,4 +135,62 @@ Deno.test("resolveAqcUrl: no accepted path holds a dot segment or an escape afte
     }),
     { numRuns: 5000 },
   );
+});
+
+Deno.test("aqcUrl: the remembered verdicts never differ from resolveAqcUrl's, warm or cold", () => {
+  // Pieces that make accepted and refused paths share prefixes and pathnames, with queries
+  // and fragments, so a remembered pathname is tried with every tail.
+  const pieces = fc.constantFrom(
+    "a",
+    "/",
+    ".",
+    "..",
+    "%2e",
+    "%2f",
+    "%25",
+    ";",
+    "?",
+    "#",
+    "=",
+    "\\",
+  );
+  const verdict = (run: () => string | URL) => {
+    try {
+      const url = run();
+      return new URL(url).href;
+    } catch (error) {
+      assert.ok(refused(error), String(error));
+      return "refused";
+    }
+  };
+  fc.assert(
+    fc.property(
+      fc.array(fc.array(pieces, { maxLength: 8 }), { minLength: 1, maxLength: 6 }),
+      (paths) => {
+        for (const parts of [...paths, ...paths]) {
+          const path = "/v1/" + parts.join("");
+          assert.equal(
+            verdict(() => aqcUrl(ROOT, path)),
+            verdict(() => resolveAqcUrl(ROOT, path)),
+            path,
+          );
+        }
+      },
+    ),
+    { numRuns: 3000 },
+  );
+  // An accepted pathname with a fragment after it is still refused.
+  assert.equal(aqcUrl(ROOT, "/v1/ok?x=1"), `${ROOT}/v1/ok?x=1`);
+  assert.throws(() => aqcUrl(ROOT, "/v1/ok#frag"), refused);
+  assert.throws(() => aqcUrl(ROOT, "/v1/ok?x=1#frag"), refused);
+});
+
+Deno.test("aqcUrl: memory stays bounded whatever paths are sent, and verdicts survive the restart", () => {
+  for (let i = 0; i < 5_000; i++) aqcUrl(ROOT, `/v1/orders/${i}`);
+  // The set restarted on the way (512 at most); earlier paths are checked again, still right.
+  assert.equal(aqcUrl(ROOT, "/v1/orders/1"), `${ROOT}/v1/orders/1`);
+  assert.throws(() => aqcUrl(ROOT, "/v1/orders/../1"), refused);
+  // Long pathnames are checked every time rather than remembered.
+  const long = `/v1/${"a".repeat(300)}`;
+  assert.equal(aqcUrl(ROOT, long), ROOT + long);
 });
