@@ -143,9 +143,13 @@ export function createAqcCall(options: CreateAqcFetchOptions): AqcCall {
     const { signal, onToken, waitUntil } = init;
     const method = init.method === undefined ? "GET" : init.method.toUpperCase();
     const headers = headerPairs(init.headers);
-    const body = BODYLESS.has(method) || init.body == null
+    const raw = init.body;
+    // Strings and blobs are sent as they are, without an await (a microtask and a promise).
+    const body = BODYLESS.has(method) || raw == null
       ? null
-      : await replayableBody(url, method, init.body, headers);
+      : typeof raw === "string" || raw instanceof Blob
+      ? raw
+      : await replayableBody(url, method, raw, headers);
     const tokenOptions = signal || waitUntil
       ? { ...(signal ? { signal } : {}), ...(waitUntil ? { waitUntil } : {}) }
       : undefined;
