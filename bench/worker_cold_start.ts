@@ -14,7 +14,12 @@
  *   of that warm isolate (its token request to the simulator included);
  * - the empty worker, spawn → first `200`, split the same way;
  * - aqc-edge with a proxied call as its very first request (what a user's first call costs):
- *   spawn → first `200` of `GET /aqc/…`, token request included.
+ *   spawn → first `200` of `GET /aqc/…`, token request included;
+ * - its floor, a bare proxy Worker doing the same I/O (one token request, then the call) with
+ *   none of the gateway: spawn → first `200` of the same request.
+ *
+ * Besides wall time, workerd's CPU time until the first answer (Linux): on a machine shared
+ * with other work it moves far less than wall time, so A/B comparisons rest on it.
  *
  * Options: `--rounds N` (default 15), `--bundle path` measures a prebuilt bundle instead of
  * building one (A/B of two builds, e.g. with a dependency stubbed).
@@ -62,6 +67,12 @@ export interface WorkerResult {
   edgeFirstCallMs: number[];
   /** Spawn → first 200 of a proxied call as the first request (token request included), ms. */
   edgeColdFirstCallMs?: number[];
+  /** The same through the bare proxy Worker (a token request, then the call), ms. */
+  bareColdFirstCallMs?: number[];
+  /** workerd's CPU time (all threads) from spawn to the first 200 of `/healthz`, aqc-edge, ms. */
+  edgeCpuMs?: number[];
+  /** The same for the empty worker. */
+  emptyCpuMs?: number[];
   /** Medians. */
   median: {
     edgeColdStartMs: number;
@@ -70,6 +81,9 @@ export interface WorkerResult {
     edgeListenMs?: number;
     emptyListenMs?: number;
     edgeColdFirstCallMs?: number;
+    bareColdFirstCallMs?: number;
+    edgeCpuMs?: number;
+    emptyCpuMs?: number;
   };
   /** Median of the per-round ratios aqc-edge / empty. */
   coldStartRatio: number;
@@ -77,6 +91,27 @@ export interface WorkerResult {
 
 const FREE_PLAN_LIMIT = 3 * 1024 * 1024;
 const EMPTY_WORKER = 'export default { fetch() { return new Response("ok"); } };\n';
+/**
+ * The floor of a first proxied call: the I/O the gateway's does (a client-credentials token
+ * request for the office, then the call with that token), streamed back, and nothing else.
+ */
+const BARE_PROXY_WORKER = `export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    const [, , office] = url.pathname.split("/");
+    const body = new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: env.AQC_CLIENT_ID,
+      client_secret: env.AQC_CLIENT_SECRET,
+      guest_office_id: office,
+    });
+    const token = await fetch(env.AQC_API_URL + "/v1/security/oauth2/token", { method: "POST", body });
+    const { access_token } = await token.json();
+    const path = url.pathname.slice(url.pathname.indexOf("/", 5)) + url.search;
+    return fetch(env.AQC_API_URL + path, { headers: { authorization: "Bearer " + access_token } });
+  },
+};
+`;
 
 async function gzipSize(bytes: Uint8Array<ArrayBuffer>): Promise<number> {
   const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip"));
@@ -125,7 +160,7 @@ function loadAverage(): number | undefined {
   }
 }
 
-type Kind = "edge" | "empty" | "edge-first-call";
+type Kind = "edge" | "empty" | "edge-first-call" | "bare-first-call";
 
 /**
  * Runs the worker scenario.
@@ -153,10 +188,11 @@ export async function runWorkerColdStart(rounds = 15, prebuilt?: string): Promis
     };
     const edgeDir = `${tmp}/edge`;
     const emptyDir = `${tmp}/empty`;
-    await Deno.mkdir(edgeDir);
-    await Deno.mkdir(emptyDir);
+    const bareDir = `${tmp}/bare`;
+    for (const dir of [edgeDir, emptyDir, bareDir]) await Deno.mkdir(dir);
     await Deno.writeFile(`${edgeDir}/worker.js`, bytes);
     await Deno.writeTextFile(`${emptyDir}/worker.js`, EMPTY_WORKER);
+    await Deno.writeTextFile(`${bareDir}/worker.js`, BARE_PROXY_WORKER);
     const proxied = `/aqc/${DEFAULT_OFFICE_ID}/v1/echo/first`;
     const auth = { authorization: `Bearer ${key}` };
 
@@ -167,13 +203,16 @@ export async function runWorkerColdStart(rounds = 15, prebuilt?: string): Promis
       emptyListenMs: [] as number[],
       edgeFirstCallMs: [] as number[],
       edgeColdFirstCallMs: [] as number[],
+      bareColdFirstCallMs: [] as number[],
+      edgeCpuMs: [] as number[],
+      emptyCpuMs: [] as number[],
     };
-    const kinds: Kind[] = ["edge", "empty", "edge-first-call"];
+    const kinds: Kind[] = ["edge", "empty", "edge-first-call", "bare-first-call"];
     for (let round = 0; round <= rounds; round++) {
       // Rotated, so that no kind always follows the same one.
       const order = kinds.map((_, i) => kinds[(i + round) % kinds.length]);
       for (const kind of order) {
-        const dir = kind === "empty" ? emptyDir : edgeDir;
+        const dir = kind === "empty" ? emptyDir : kind === "bare-first-call" ? bareDir : edgeDir;
         const port = freePort();
         await Deno.writeTextFile(`${dir}/config.capnp`, capnpConfig(port, compatibility, bindings));
         const base = `http://127.0.0.1:${port}`;
@@ -182,6 +221,7 @@ export async function runWorkerColdStart(rounds = 15, prebuilt?: string): Promis
           const path = kind === "edge" ? "/healthz" : kind === "empty" ? "/" : proxied;
           await timedGet(`${base}${path}`, kind === "edge-first-call" ? auth : {});
           const coldMs = performance.now() - started.spawnedAt;
+          const cpuMs = started.cpuMs() ?? NaN;
           const firstCall = kind === "edge" ? await timedGet(`${base}${proxied}`, auth) : NaN;
           // Round 0 warms the page cache and is discarded.
           if (round > 0) {
@@ -189,14 +229,18 @@ export async function runWorkerColdStart(rounds = 15, prebuilt?: string): Promis
               series.edgeColdStartMs.push(coldMs);
               series.edgeListenMs.push(started.listenMs);
               series.edgeFirstCallMs.push(firstCall);
+              series.edgeCpuMs.push(cpuMs);
             } else if (kind === "empty") {
               series.emptyColdStartMs.push(coldMs);
               series.emptyListenMs.push(started.listenMs);
-            } else series.edgeColdFirstCallMs.push(coldMs);
+              series.emptyCpuMs.push(cpuMs);
+            } else if (kind === "edge-first-call") series.edgeColdFirstCallMs.push(coldMs);
+            else series.bareColdFirstCallMs.push(coldMs);
           }
           console.error(
             `workerd ${round === 0 ? "warm-up" : `round ${round}`} ${kind}: ` +
-              `${coldMs.toFixed(1)} ms (listening at ${started.listenMs.toFixed(1)} ms)` +
+              `${coldMs.toFixed(1)} ms (listening at ${started.listenMs.toFixed(1)} ms, ` +
+              `${cpuMs.toFixed(1)} ms CPU)` +
               (kind === "edge" ? `, then first call ${firstCall.toFixed(1)} ms` : ""),
           );
         } finally {
@@ -219,6 +263,9 @@ export async function runWorkerColdStart(rounds = 15, prebuilt?: string): Promis
         edgeListenMs: median(series.edgeListenMs),
         emptyListenMs: median(series.emptyListenMs),
         edgeColdFirstCallMs: median(series.edgeColdFirstCallMs),
+        bareColdFirstCallMs: median(series.bareColdFirstCallMs),
+        edgeCpuMs: median(series.edgeCpuMs),
+        emptyCpuMs: median(series.emptyCpuMs),
       },
       coldStartRatio: median(ratios),
     };
