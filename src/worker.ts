@@ -54,7 +54,12 @@ import { problem } from "./gateway/problem.ts";
 import { normalizeOfficeId } from "./office.ts";
 import type { PrewarmResult, TokenManager } from "./token/manager.ts";
 import type { TokenSource } from "./token/types.ts";
-import { otelProviderMayBeRegistered } from "./otel/global.ts";
+import {
+  loadTelemetry,
+  telemetryOption,
+  telemetryPending,
+  writeWarningsLater,
+} from "./worker_startup.ts";
 
 // The types the exports below mention, so the module documents itself completely.
 export type { AqcErrorCode, PrewarmResult, TokenSource };
@@ -151,18 +156,6 @@ function stringBindings(env: object): Record<string, string> {
   return result;
 }
 
-/** `./otel/mod.ts`, once a tracer provider may be registered (see `loadOtel`). */
-let otel: typeof import("./otel/mod.ts") | undefined;
-
-/**
- * Loads the OpenTelemetry wiring when a provider may be registered. Only then: evaluating
- * `@opentelemetry/api` cost ~3 ms of every cold start in workerd, for a bundle in which nothing
- * registers a provider.
- */
-async function loadOtel(): Promise<void> {
-  if (otel === undefined && otelProviderMayBeRegistered()) otel = await import("./otel/mod.ts");
-}
-
 function build(bindings: Record<string, string>): Instance {
   const warnings: string[] = [];
   let starting = true;
@@ -173,8 +166,7 @@ function build(bindings: Record<string, string>): Instance {
     warn: (line: string) => starting ? warnings.push(line) : console.warn(`aqc-edge: ${line}`),
   };
   // A provider registered by the Worker's own OpenTelemetry setup is used; none = no cost.
-  const telemetry = otel?.otelRegistered() ? { telemetry: otel.otelTelemetry() } : {};
-  const started = bootstrap(bindings, { ...telemetry, startupLog });
+  const started = bootstrap(bindings, { ...telemetryOption(), startupLog });
   starting = false;
   if (!started.ok) {
     console.error("aqc-edge: configuration invalid; every request answers 500 config_invalid");
@@ -185,24 +177,9 @@ function build(bindings: Record<string, string>): Instance {
   return { ok: true, config, tokens, app, prewarm, warnings };
 }
 
-/**
- * Writes the instance's start-up warnings, once, after the current invocation answered or
- * while it waits for I/O. workerd's first console call in an isolate loads its log formatting
- * (~4 ms, workerd 2026-04-26), which delayed the first answer by as much; a zero timer runs
- * once the answer is on its way, or while the first proxied call waits for its token, and
- * `waitUntil` keeps the isolate until it has run.
- */
+/** Writes the instance's start-up warnings once, after the current invocation's answer. */
 function writeWarnings(instance: Instance, ctx: ExecutionContext): void {
-  if (!instance.ok || instance.warnings.length === 0) return;
-  const lines = instance.warnings.splice(0);
-  ctx.waitUntil(
-    new Promise<void>((resolve) =>
-      setTimeout(() => {
-        for (const line of lines) console.warn(`aqc-edge: ${line}`);
-        resolve();
-      }, 0)
-    ),
-  );
+  if (instance.ok) writeWarningsLater(instance.warnings.splice(0), ctx);
 }
 
 /**
@@ -225,7 +202,7 @@ function instanceFor(env: object): Instance {
 
 /** `instanceFor` once the OpenTelemetry wiring it may need is loaded. */
 async function loadInstance(env: object): Promise<Instance> {
-  await loadOtel();
+  await loadTelemetry();
   return instanceFor(env);
 }
 
@@ -404,9 +381,9 @@ const worker: AqcWorker = {
    * @param ctx The execution context; the prewarm runs under its `waitUntil`.
    */
   scheduled(controller: ScheduledController, env: AqcWorkerEnv, ctx: ExecutionContext): void {
-    if (!seen.has(env) && otel === undefined && otelProviderMayBeRegistered()) {
+    if (!seen.has(env) && telemetryPending()) {
       // The isolate's first event, with a provider to wire: load it first.
-      ctx.waitUntil(loadOtel().then(() => worker.scheduled(controller, env, ctx)));
+      ctx.waitUntil(loadTelemetry().then(() => worker.scheduled(controller, env, ctx)));
       return;
     }
     const instance = instanceFor(env);
