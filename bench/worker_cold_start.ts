@@ -4,9 +4,25 @@
  * started the same way (the floor: workerd's own start-up).
  *
  * workerd runs directly (the binary wrangler pins, from Deno's npm cache) with a generated
- * config, so wrangler's own start-up is not measured. Cold start = from spawning workerd to
- * the first `200` of `GET /healthz` (the gateway is built on that first request); then the
- * first proxied call, which includes the first token request to the simulator.
+ * config holding `wrangler.toml`'s compatibility date and flags and the same bindings for both
+ * workers, so wrangler's own start-up is not measured. Three starts per round, in alternating
+ * order:
+ *
+ * - aqc-edge, cold start = spawn → first `200` of `GET /healthz` (the gateway is built on that
+ *   first request), split at workerd's `listen` event into start-up (workerd, the config, the
+ *   script's compile and top-level evaluation) and first request; then the first proxied call
+ *   of that warm isolate (its token request to the simulator included);
+ * - the empty worker, spawn → first `200`, split the same way;
+ * - aqc-edge with a proxied call as its very first request (what a user's first call costs):
+ *   spawn → first `200` of `GET /aqc/…`, token request included;
+ * - its floor, a bare proxy Worker doing the same I/O (one token request, then the call) with
+ *   none of the gateway: spawn → first `200` of the same request.
+ *
+ * Besides wall time, workerd's CPU time until the first answer (Linux): on a machine shared
+ * with other work it moves far less than wall time, so A/B comparisons rest on it.
+ *
+ * Options: `--rounds N` (default 15), `--bundle path` measures a prebuilt bundle instead of
+ * building one (A/B of two builds, e.g. with a dependency stubbed).
  *
  * @module
  */
@@ -20,6 +36,7 @@ import { ROOT, runCommand } from "./lib/process.ts";
 import { startSimulator } from "./lib/services.ts";
 import { median } from "./lib/stats.ts";
 import { writeResult } from "./lib/output.ts";
+import { capnpConfig, findWorkerd, readCompatibility, startWorkerd } from "./lib/workerd.ts";
 
 /** Result of the worker scenario. */
 export interface WorkerResult {
@@ -36,20 +53,65 @@ export interface WorkerResult {
   workerdVersion: string;
   /** Measured starts per worker. */
   rounds: number;
+  /** 1-minute load average after the run (the machine may be shared). */
+  loadAverage?: number;
   /** Cold start of aqc-edge, ms, per round. */
   edgeColdStartMs: number[];
   /** Cold start of the empty worker, ms, per round. */
   emptyColdStartMs: number[];
+  /** Spawn → listening (start-up, the script's compile and evaluation), aqc-edge, ms. */
+  edgeListenMs?: number[];
+  /** Spawn → listening, the empty worker, ms. */
+  emptyListenMs?: number[];
   /** First proxied call after the cold start (token request included), ms, per round. */
   edgeFirstCallMs: number[];
+  /** Spawn → first 200 of a proxied call as the first request (token request included), ms. */
+  edgeColdFirstCallMs?: number[];
+  /** The same through the bare proxy Worker (a token request, then the call), ms. */
+  bareColdFirstCallMs?: number[];
+  /** workerd's CPU time (all threads) from spawn to the first 200 of `/healthz`, aqc-edge, ms. */
+  edgeCpuMs?: number[];
+  /** The same for the empty worker. */
+  emptyCpuMs?: number[];
   /** Medians. */
-  median: { edgeColdStartMs: number; emptyColdStartMs: number; edgeFirstCallMs: number };
+  median: {
+    edgeColdStartMs: number;
+    emptyColdStartMs: number;
+    edgeFirstCallMs: number;
+    edgeListenMs?: number;
+    emptyListenMs?: number;
+    edgeColdFirstCallMs?: number;
+    bareColdFirstCallMs?: number;
+    edgeCpuMs?: number;
+    emptyCpuMs?: number;
+  };
   /** Median of the per-round ratios aqc-edge / empty. */
   coldStartRatio: number;
 }
 
 const FREE_PLAN_LIMIT = 3 * 1024 * 1024;
 const EMPTY_WORKER = 'export default { fetch() { return new Response("ok"); } };\n';
+/**
+ * The floor of a first proxied call: the I/O the gateway's does (a client-credentials token
+ * request for the office, then the call with that token), streamed back, and nothing else.
+ */
+const BARE_PROXY_WORKER = `export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    const [, , office] = url.pathname.split("/");
+    const body = new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: env.AQC_CLIENT_ID,
+      client_secret: env.AQC_CLIENT_SECRET,
+      guest_office_id: office,
+    });
+    const token = await fetch(env.AQC_API_URL + "/v1/security/oauth2/token", { method: "POST", body });
+    const { access_token } = await token.json();
+    const path = url.pathname.slice(url.pathname.indexOf("/", 5)) + url.search;
+    return fetch(env.AQC_API_URL + path, { headers: { authorization: "Bearer " + access_token } });
+  },
+};
+`;
 
 async function gzipSize(bytes: Uint8Array<ArrayBuffer>): Promise<number> {
   const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip"));
@@ -74,36 +136,6 @@ async function buildWorker(outDir: string): Promise<string> {
   return output;
 }
 
-/**
- * The workerd binary wrangler uses, from Deno's npm cache (fetched there once if missing).
- *
- * @returns Its path and version.
- */
-async function findWorkerd(): Promise<{ path: string; version: string }> {
-  const lock = await Deno.readTextFile(`${ROOT}deno.lock`);
-  const version = /"workerd@([0-9.]+)"/.exec(lock)?.[1];
-  if (version === undefined) {
-    throw new Error("workerd is not in deno.lock (it comes with wrangler)");
-  }
-  const arch = Deno.build.arch === "aarch64" ? "arm64" : "64";
-  const os = Deno.build.os === "darwin" ? "darwin" : "linux";
-  const info = JSON.parse(await runCommand(Deno.execPath(), ["info", "--json"])) as {
-    npmCache: string;
-  };
-  const path =
-    `${info.npmCache}/registry.npmjs.org/@cloudflare/workerd-${os}-${arch}/${version}/bin/workerd`;
-  const exists = () => Deno.stat(path).then(() => true, () => false);
-  if (!(await exists())) {
-    const wrangler = /WRANGLER_SPECIFIER = "([^"]+)"/.exec(
-      await Deno.readTextFile(`${ROOT}tests/helpers/workerd.ts`),
-    )?.[1] ?? "npm:wrangler@4.86.0";
-    console.error(`bench: fetching workerd (deno cache ${wrangler})`);
-    await runCommand(Deno.execPath(), ["cache", wrangler]);
-    if (!(await exists())) throw new Error(`workerd not found at ${path}`);
-  }
-  return { path, version };
-}
-
 function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
@@ -111,164 +143,129 @@ function freePort(): number {
   return port;
 }
 
-function capnp(port: number, compatibilityDate: string, bindings: Record<string, string>) {
-  const text = Object.entries(bindings)
-    .map(([name, value]) => `(name = ${JSON.stringify(name)}, text = ${JSON.stringify(value)})`)
-    .join(", ");
-  return `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = .worker),
-    (name = "internet", network = (allow = ["public", "private", "local"])),
-  ],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
-);
-const worker :Workerd.Worker = (
-  modules = [(name = "worker.js", esModule = embed "worker.js")],
-  compatibilityDate = ${JSON.stringify(compatibilityDate)},
-  bindings = [${text}],
-);
-`;
-}
-
-/** Starts workerd on `dir/config.capnp`; resolves with the ms until `path` answers 200. */
-async function coldStart(
-  workerd: string,
-  dir: string,
-  port: number,
-  path: string,
-): Promise<{ ms: number; child: Deno.ChildProcess }> {
+/** One GET; resolves with the ms until its body was read, once it answered 200. */
+async function timedGet(url: string, headers: HeadersInit = {}): Promise<number> {
   const started = performance.now();
-  const child = new Deno.Command(workerd, {
-    args: ["serve", `${dir}/config.capnp`],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const deadline = started + 20_000;
-  while (performance.now() < deadline) {
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}${path}`);
-      await response.body?.cancel();
-      if (response.status === 200) return { ms: performance.now() - started, child };
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-  child.kill("SIGKILL");
-  const stderr = new TextDecoder().decode((await child.output()).stderr);
-  throw new Error(`workerd did not answer ${path} within 20 s:\n${stderr}`);
+  const response = await fetch(url, { headers });
+  await response.body?.cancel();
+  if (response.status !== 200) throw new Error(`${url} answered ${response.status}`);
+  return performance.now() - started;
 }
 
-async function stop(child: Deno.ChildProcess): Promise<void> {
+function loadAverage(): number | undefined {
   try {
-    child.kill("SIGTERM");
+    return Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]);
   } catch {
-    // Already gone.
+    return undefined;
   }
-  await child.stderr.cancel();
-  await child.status;
 }
+
+type Kind = "edge" | "empty" | "edge-first-call" | "bare-first-call";
 
 /**
  * Runs the worker scenario.
  *
- * @param rounds Starts per worker, alternated; default 9.
+ * @param rounds Starts of each kind, alternated; default 15.
+ * @param prebuilt A bundle to measure instead of building one.
  * @returns Bundle size and cold starts.
  */
-export async function runWorkerColdStart(rounds = 9): Promise<WorkerResult> {
+export async function runWorkerColdStart(rounds = 15, prebuilt?: string): Promise<WorkerResult> {
   const tmp = await Deno.makeTempDir({ prefix: "aqc-bench-worker-" });
   try {
-    const bundlePath = await buildWorker(tmp);
-    const bytes = await Deno.readFile(bundlePath);
+    const bytes = await Deno.readFile(prebuilt ?? await buildWorker(tmp));
     const gzipBytes = await gzipSize(bytes);
     const workerd = await findWorkerd();
-    const wranglerToml = await Deno.readTextFile(`${ROOT}wrangler.toml`);
-    const compatibilityDate = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(wranglerToml)?.[1];
-    if (compatibilityDate === undefined) throw new Error("No compatibility_date in wrangler.toml");
+    const compatibility = await readCompatibility();
 
     await using simulator = await startSimulator();
     const { key, entry } = await generateGatewayKey("bench", [DEFAULT_OFFICE_ID]);
+    // The same bindings for both workers: the floor pays for parsing them too.
+    const bindings = {
+      AQC_API_URL: simulator.url,
+      AQC_CLIENT_ID: DEFAULT_CLIENT_ID,
+      AQC_CLIENT_SECRET: DEFAULT_CLIENT_SECRET,
+      AQC_GATEWAY_KEYS: JSON.stringify([entry]),
+    };
     const edgeDir = `${tmp}/edge`;
     const emptyDir = `${tmp}/empty`;
-    await Deno.mkdir(edgeDir);
-    await Deno.mkdir(emptyDir);
+    const bareDir = `${tmp}/bare`;
+    for (const dir of [edgeDir, emptyDir, bareDir]) await Deno.mkdir(dir);
     await Deno.writeFile(`${edgeDir}/worker.js`, bytes);
     await Deno.writeTextFile(`${emptyDir}/worker.js`, EMPTY_WORKER);
+    await Deno.writeTextFile(`${bareDir}/worker.js`, BARE_PROXY_WORKER);
+    const proxied = `/aqc/${DEFAULT_OFFICE_ID}/v1/echo/first`;
+    const auth = { authorization: `Bearer ${key}` };
 
-    const edgeColdStartMs: number[] = [];
-    const emptyColdStartMs: number[] = [];
-    const edgeFirstCallMs: number[] = [];
+    const series = {
+      edgeColdStartMs: [] as number[],
+      emptyColdStartMs: [] as number[],
+      edgeListenMs: [] as number[],
+      emptyListenMs: [] as number[],
+      edgeFirstCallMs: [] as number[],
+      edgeColdFirstCallMs: [] as number[],
+      bareColdFirstCallMs: [] as number[],
+      edgeCpuMs: [] as number[],
+      emptyCpuMs: [] as number[],
+    };
+    const kinds: Kind[] = ["edge", "empty", "edge-first-call", "bare-first-call"];
     for (let round = 0; round <= rounds; round++) {
-      for (const kind of round % 2 === 0 ? ["edge", "empty"] : ["empty", "edge"]) {
+      // Rotated, so that no kind always follows the same one.
+      const order = kinds.map((_, i) => kinds[(i + round) % kinds.length]);
+      for (const kind of order) {
+        const dir = kind === "empty" ? emptyDir : kind === "bare-first-call" ? bareDir : edgeDir;
         const port = freePort();
-        const dir = kind === "edge" ? edgeDir : emptyDir;
-        await Deno.writeTextFile(
-          `${dir}/config.capnp`,
-          capnp(
-            port,
-            compatibilityDate,
-            kind === "edge"
-              ? {
-                AQC_API_URL: simulator.url,
-                AQC_CLIENT_ID: DEFAULT_CLIENT_ID,
-                AQC_CLIENT_SECRET: DEFAULT_CLIENT_SECRET,
-                AQC_GATEWAY_KEYS: JSON.stringify([entry]),
-              }
-              : {},
-          ),
-        );
-        const { ms, child } = await coldStart(
-          workerd.path,
-          dir,
-          port,
-          kind === "edge" ? "/healthz" : "/",
-        );
+        await Deno.writeTextFile(`${dir}/config.capnp`, capnpConfig(port, compatibility, bindings));
+        const base = `http://127.0.0.1:${port}`;
+        const started = await startWorkerd(workerd.path, `${dir}/config.capnp`);
         try {
-          let firstCall = NaN;
-          if (kind === "edge") {
-            const started = performance.now();
-            const response = await fetch(
-              `http://127.0.0.1:${port}/aqc/${DEFAULT_OFFICE_ID}/v1/echo/first`,
-              {
-                headers: { authorization: `Bearer ${key}` },
-              },
-            );
-            await response.body?.cancel();
-            if (response.status !== 200) throw new Error(`First call answered ${response.status}`);
-            firstCall = performance.now() - started;
-          }
+          const path = kind === "edge" ? "/healthz" : kind === "empty" ? "/" : proxied;
+          await timedGet(`${base}${path}`, kind === "edge-first-call" ? auth : {});
+          const coldMs = performance.now() - started.spawnedAt;
+          const cpuMs = started.cpuMs() ?? NaN;
+          const firstCall = kind === "edge" ? await timedGet(`${base}${proxied}`, auth) : NaN;
           // Round 0 warms the page cache and is discarded.
           if (round > 0) {
             if (kind === "edge") {
-              edgeColdStartMs.push(ms);
-              edgeFirstCallMs.push(firstCall);
-            } else emptyColdStartMs.push(ms);
+              series.edgeColdStartMs.push(coldMs);
+              series.edgeListenMs.push(started.listenMs);
+              series.edgeFirstCallMs.push(firstCall);
+              series.edgeCpuMs.push(cpuMs);
+            } else if (kind === "empty") {
+              series.emptyColdStartMs.push(coldMs);
+              series.emptyListenMs.push(started.listenMs);
+              series.emptyCpuMs.push(cpuMs);
+            } else if (kind === "edge-first-call") series.edgeColdFirstCallMs.push(coldMs);
+            else series.bareColdFirstCallMs.push(coldMs);
           }
           console.error(
-            `workerd ${round === 0 ? "warm-up" : `round ${round}`} ${kind}: cold start ` +
-              `${ms.toFixed(0)} ms${
-                kind === "edge" ? `, first call ${firstCall.toFixed(1)} ms` : ""
-              }`,
+            `workerd ${round === 0 ? "warm-up" : `round ${round}`} ${kind}: ` +
+              `${coldMs.toFixed(1)} ms (listening at ${started.listenMs.toFixed(1)} ms, ` +
+              `${cpuMs.toFixed(1)} ms CPU)` +
+              (kind === "edge" ? `, then first call ${firstCall.toFixed(1)} ms` : ""),
           );
         } finally {
-          await stop(child);
+          await started.stop();
         }
       }
     }
-    const ratios = edgeColdStartMs.map((ms, i) => ms / emptyColdStartMs[i]);
+    const ratios = series.edgeColdStartMs.map((ms, i) => ms / series.emptyColdStartMs[i]);
+    const load = loadAverage();
     return {
       bundle: { rawBytes: bytes.length, gzipBytes, freePlanLimitBytes: FREE_PLAN_LIMIT },
       workerdVersion: workerd.version,
       rounds,
-      edgeColdStartMs,
-      emptyColdStartMs,
-      edgeFirstCallMs,
+      ...(load === undefined ? {} : { loadAverage: load }),
+      ...series,
       median: {
-        edgeColdStartMs: median(edgeColdStartMs),
-        emptyColdStartMs: median(emptyColdStartMs),
-        edgeFirstCallMs: median(edgeFirstCallMs),
+        edgeColdStartMs: median(series.edgeColdStartMs),
+        emptyColdStartMs: median(series.emptyColdStartMs),
+        edgeFirstCallMs: median(series.edgeFirstCallMs),
+        edgeListenMs: median(series.edgeListenMs),
+        emptyListenMs: median(series.emptyListenMs),
+        edgeColdFirstCallMs: median(series.edgeColdFirstCallMs),
+        bareColdFirstCallMs: median(series.bareColdFirstCallMs),
+        edgeCpuMs: median(series.edgeCpuMs),
+        emptyCpuMs: median(series.emptyCpuMs),
       },
       coldStartRatio: median(ratios),
     };
@@ -277,4 +274,13 @@ export async function runWorkerColdStart(rounds = 9): Promise<WorkerResult> {
   }
 }
 
-if (import.meta.main) await writeResult(await runWorkerColdStart());
+if (import.meta.main) {
+  const option = (name: string) => {
+    const at = Deno.args.indexOf(name);
+    return at === -1 ? undefined : Deno.args[at + 1];
+  };
+  const rounds = option("--rounds");
+  await writeResult(
+    await runWorkerColdStart(rounds ? Number(rounds) : undefined, option("--bundle")),
+  );
+}

@@ -15,6 +15,9 @@
  *   `config_invalid` that names the wrong variables (never their values), and the problem
  *   lines are logged once.
  * - Background token refreshes run under `ctx.waitUntil`, so they finish after the response.
+ * - Start-up warnings (e.g. the in-memory store) are written once, after the first answer.
+ * - OpenTelemetry: a tracer provider registered by the Worker's own setup is used; without one,
+ *   `@opentelemetry/api` is not even evaluated.
  * - The `scheduled` handler (the cron trigger of `wrangler.toml`, every four minutes) prewarms
  *   `AQC_OFFICES`, so requests never wait for a token request.
  *
@@ -51,7 +54,12 @@ import { problem } from "./gateway/problem.ts";
 import { normalizeOfficeId } from "./office.ts";
 import type { PrewarmResult, TokenManager } from "./token/manager.ts";
 import type { TokenSource } from "./token/types.ts";
-import { otelRegistered, otelTelemetry } from "./otel/mod.ts";
+import {
+  loadTelemetry,
+  telemetryOption,
+  telemetryPending,
+  writeWarningsLater,
+} from "./worker_startup.ts";
 
 // The types the exports below mention, so the module documents itself completely.
 export type { AqcErrorCode, PrewarmResult, TokenSource };
@@ -125,6 +133,8 @@ type Instance =
     app: GatewayApp;
     /** Prewarms offices, logging each failure (the bootstrap's). */
     prewarm(officeIds: readonly string[]): Promise<PrewarmResult[]>;
+    /** Start-up warnings not written yet (see `writeWarnings`). */
+    warnings: string[];
   }
   | {
     ok: false;
@@ -147,15 +157,29 @@ function stringBindings(env: object): Record<string, string> {
 }
 
 function build(bindings: Record<string, string>): Instance {
+  const warnings: string[] = [];
+  let starting = true;
+  const startupLog = {
+    error: (line: string) => console.error(`aqc-edge: ${line}`),
+    // Warnings of the start-up itself wait for `writeWarnings`; later ones (failed prewarms)
+    // are written at once.
+    warn: (line: string) => starting ? warnings.push(line) : console.warn(`aqc-edge: ${line}`),
+  };
   // A provider registered by the Worker's own OpenTelemetry setup is used; none = no cost.
-  const started = bootstrap(bindings, otelRegistered() ? { telemetry: otelTelemetry() } : {});
+  const started = bootstrap(bindings, { ...telemetryOption(), startupLog });
+  starting = false;
   if (!started.ok) {
     console.error("aqc-edge: configuration invalid; every request answers 500 config_invalid");
     // ConfigError.issues name the variables; no parsing of its lines.
     return { ok: false, invalid: started.variables };
   }
   const { config, tokens, app, prewarm } = started;
-  return { ok: true, config, tokens, app, prewarm };
+  return { ok: true, config, tokens, app, prewarm, warnings };
+}
+
+/** Writes the instance's start-up warnings once, after the current invocation's answer. */
+function writeWarnings(instance: Instance, ctx: ExecutionContext): void {
+  if (instance.ok) writeWarningsLater(instance.warnings.splice(0), ctx);
 }
 
 /**
@@ -176,14 +200,21 @@ function instanceFor(env: object): Instance {
   return current.instance;
 }
 
+/** `instanceFor` once the OpenTelemetry wiring it may need is loaded. */
+async function loadInstance(env: object): Promise<Instance> {
+  await loadTelemetry();
+  return instanceFor(env);
+}
+
 function configInvalid(invalid: readonly string[]): Response {
   const names = invalid.length > 0 ? invalid.join(", ") : "see the Worker logs";
   return problem("config_invalid", `The gateway configuration is invalid: ${names}`);
 }
 
 async function handle(request: Request, env: object, ctx: ExecutionContext): Promise<Response> {
-  const instance = instanceFor(env);
+  const instance = seen.get(env) ?? await loadInstance(env);
   if (!instance.ok) return configInvalid(instance.invalid);
+  writeWarnings(instance, ctx);
   // Hono hands `ctx` to the gateway as `c.executionCtx`, whose `waitUntil` keeps
   // background token refreshes alive after the response.
   return await instance.app.fetch(request, env, ctx);
@@ -246,10 +277,11 @@ export class AqcGateway extends WorkerEntrypoint<AqcWorkerEnv> {
    * @throws {RangeError} When it names more than 100 offices.
    */
   async prewarm(officeIds?: readonly string[]): Promise<WorkerPrewarmResult[]> {
-    const instance = instanceFor(this.env);
+    const instance = await loadInstance(this.env);
     if (!instance.ok) {
       throw new AqcError("config_invalid", `Invalid configuration: ${instance.invalid.join(", ")}`);
     }
+    writeWarnings(instance, this.ctx);
     const served = instance.config.offices;
     if (officeIds === undefined) return await instance.prewarm(served ?? []);
     // RPC arguments come from another Worker: check them like any input.
@@ -290,8 +322,9 @@ export class AqcGateway extends WorkerEntrypoint<AqcWorkerEnv> {
    * @returns The status, the store kind and its probe time, or the invalid variables.
    */
   async health(): Promise<WorkerHealth> {
-    const instance = instanceFor(this.env);
+    const instance = await loadInstance(this.env);
     if (!instance.ok) return { status: "config_invalid", invalid: [...instance.invalid] };
+    writeWarnings(instance, this.ctx);
     const started = performance.now();
     const ready = await instance.tokens.probeStore();
     return {
@@ -348,6 +381,11 @@ const worker: AqcWorker = {
    * @param ctx The execution context; the prewarm runs under its `waitUntil`.
    */
   scheduled(controller: ScheduledController, env: AqcWorkerEnv, ctx: ExecutionContext): void {
+    if (!seen.has(env) && telemetryPending()) {
+      // The isolate's first event, with a provider to wire: load it first.
+      ctx.waitUntil(loadTelemetry().then(() => worker.scheduled(controller, env, ctx)));
+      return;
+    }
     const instance = instanceFor(env);
     if (!instance.ok) {
       console.error(
@@ -357,6 +395,7 @@ const worker: AqcWorker = {
       controller.noRetry();
       return;
     }
+    writeWarnings(instance, ctx);
     const offices = instance.config.offices;
     if (offices === undefined) {
       console.warn("aqc-edge: AQC_OFFICES is not set: nothing to prewarm");

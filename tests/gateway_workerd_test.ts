@@ -91,4 +91,14 @@ Deno.test("workerd: compressed answers reach callers intact and labelled as they
       }
     }
   });
+
+  await t.step("the start-up warning is written once, after the first answers", async () => {
+    // src/worker.ts defers it off the first request (workerd's first console call is slow).
+    const warning = "aqc-edge: UPSTASH_REDIS_REST_URL is not set";
+    const count = () => session.output().split(warning).length - 1;
+    for (let i = 0; i < 100 && count() === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(count(), 1, session.output().slice(-2000));
+  });
 });

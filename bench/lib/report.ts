@@ -11,6 +11,7 @@ import type { WorkerResult } from "../worker_cold_start.ts";
 import type { SoakResult } from "../soak.ts";
 import type { HotPathResult } from "./hot_path.ts";
 import { type Panel, renderChart, type Series } from "./svg.ts";
+import { median } from "./stats.ts";
 
 /** Everything `deno task bench` measured. */
 export interface BenchResults {
@@ -359,6 +360,23 @@ Gateway ÷ bare proxy per round: ${gw.throughputRatios.map((r) => num(r)).join("
 `;
 }
 
+/** The cold start's two parts (spawn → listening, listening → 200), when measured. */
+function split(worker: WorkerResult): string[][] {
+  const m = worker.median;
+  if (m.edgeListenMs === undefined || m.emptyListenMs === undefined) return [];
+  const firstRequest = (cold: number[], listen: number[] | undefined) =>
+    median(cold.map((ms, i) => ms - (listen?.[i] ?? NaN)));
+  return [
+    ["  start-up: spawn → listening", ms(m.edgeListenMs), ms(m.emptyListenMs), "–"],
+    [
+      "  first request: listening → 200",
+      ms(firstRequest(worker.edgeColdStartMs, worker.edgeListenMs)),
+      ms(firstRequest(worker.emptyColdStartMs, worker.emptyListenMs)),
+      "–",
+    ],
+  ];
+}
+
 function workerSection(worker: WorkerResult): string {
   return `## 5. Worker bundle and cold start
 
@@ -377,13 +395,33 @@ ${
         ms(worker.median.emptyColdStartMs),
         times(worker.coldStartRatio),
       ],
+      ...split(worker),
       ["first proxied call (token request included)", ms(worker.median.edgeFirstCallMs), "–", "–"],
+      ...(worker.median.edgeColdFirstCallMs === undefined ? [] : [[
+        "cold start → first 200 of a proxied call as first request (floor: bare proxy Worker)",
+        ms(worker.median.edgeColdFirstCallMs),
+        worker.median.bareColdFirstCallMs === undefined
+          ? "–"
+          : ms(worker.median.bareColdFirstCallMs),
+        worker.median.bareColdFirstCallMs === undefined
+          ? "–"
+          : times(worker.median.edgeColdFirstCallMs / worker.median.bareColdFirstCallMs),
+      ]]),
+      ...(worker.median.edgeCpuMs === undefined || worker.median.emptyCpuMs === undefined ? [] : [[
+        "workerd CPU time, spawn → first 200",
+        ms(worker.median.edgeCpuMs),
+        ms(worker.median.emptyCpuMs),
+        times(worker.median.edgeCpuMs / worker.median.emptyCpuMs),
+      ]]),
     ])
   }
 
 workerd ${worker.workerdVersion} (the binary wrangler pins) run directly with a generated config,
-${worker.rounds} starts of each worker alternated; medians. The cold start includes workerd's own
-start-up, which the empty worker measures alone.
+${worker.rounds} starts of each worker alternated; medians${
+    worker.loadAverage === undefined ? "" : `, load average ${num(worker.loadAverage)} after`
+  }. The cold start includes workerd's own start-up, which the empty worker measures alone;
+workerd compiles and evaluates the script before it listens, so "start-up" holds the script's
+compile and top-level evaluation, "first request" the gateway's construction on it.
 `;
 }
 

@@ -23,7 +23,7 @@ import { callerRequestId, labelRequest, requestPolicy } from "./request_policy.t
 import { problem } from "./problem.ts";
 import { problemFromError } from "./problem_from_error.ts";
 import { createTokenManager, type CreateTokenManagerOptions } from "./token_manager.ts";
-import { createOpsGuard, type GuardEvent } from "./ops_guard.ts";
+import { createOpsGuard, type GuardEvent, opsGuardUsesRedis } from "./ops_guard.ts";
 import { opsRedisFor } from "./shared/ops_redis_for.ts";
 import { RequestStats } from "./status/stats.ts";
 import { statusRoute } from "./status/route.ts";
@@ -140,8 +140,8 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   });
   const log = options.log ?? ((entry: GatewayLogEntry) => console.warn(JSON.stringify(entry)));
   const storeKind = options.store ? "custom" : config.upstash ? "upstash" : "memory";
-  // Rate limits and AQC 429 holds (src/gateway/ops_guard.ts).
-  const opsRedis = opsRedisFor(config, options.redis);
+  // Rate limits and AQC 429 holds (src/gateway/ops_guard.ts); a client only if they use it.
+  const opsRedis = opsGuardUsesRedis(config) ? opsRedisFor(config, options.redis) : undefined;
   // Requests per office are counted only when someone may read them (an admin key).
   const stats = config.gatewayKeys.some((key) => key.admin === true)
     ? new RequestStats()

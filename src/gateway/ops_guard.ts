@@ -64,11 +64,24 @@ export interface OpsGuard {
   holds?: UpstreamHolds;
   /** The limiter, when any key has a limit. */
   limiter?: RateLimiter;
-  /** The shared Redis, when configured. */
+  /** The shared Redis, when configured and used (see `opsGuardUsesRedis`). */
   redis?: OpsRedis;
 }
 
 const GO: Admission = {};
+
+/**
+ * Whether a guard built from `config` uses the shared Redis: for caller rate limits, and for
+ * AQC 429 holds when `AQC_UPSTREAM_429=shared`. The default configuration (no limit, local
+ * holds) sends it nothing, so the gateway does not build a client for it.
+ *
+ * @param config The configuration.
+ * @returns `true` when `OpsGuardOptions.redis` would be used.
+ */
+export function opsGuardUsesRedis(config: AqcConfig): boolean {
+  return config.upstream429 === "shared" ||
+    config.gatewayKeys.some((key) => key.rateLimit !== undefined);
+}
 
 /**
  * Builds the guard a configuration asks for. A key with a limit pays one `EVAL` per request
@@ -82,7 +95,7 @@ const GO: Admission = {};
 export function createOpsGuard(config: AqcConfig, options: OpsGuardOptions = {}): OpsGuard {
   const now = options.now ?? Date.now;
   const scope = `${config.credentials.apiUrl}\n${config.credentials.clientId}`;
-  const redis = options.redis === undefined
+  const redis = options.redis === undefined || !opsGuardUsesRedis(config)
     ? undefined
     : new OpsRedis(options.redis, { timeoutMs: config.storeTimeoutMs, now });
   // `local` by default even with Upstash: a shared hold is read once per second per office

@@ -127,7 +127,7 @@ export function statusPage(snapshot: StatusSnapshot): string {
   });
   const generated = new Date(snapshot.generatedAt).toISOString();
   const redis = snapshot.sharedRedis === null
-    ? "not configured"
+    ? "not used"
     : `${snapshot.sharedRedis.failures} failures${
       snapshot.sharedRedis.paused ? ", skipped now" : ""
     }`;

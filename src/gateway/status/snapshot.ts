@@ -49,7 +49,10 @@ export interface StatusSnapshot {
   offices: OfficeStatus[];
   /** Caller rate limits: Redis calls, and decisions taken locally because Redis failed. */
   rateLimit: { sharedCalls: number; fallbacks: number } | null;
-  /** The guards' shared Redis: failures so far and whether it is skipped right now. */
+  /**
+   * The guards' shared Redis: failures so far and whether it is skipped right now; `null`
+   * when no guard uses one (no Upstash, or no rate limit and local AQC 429 holds).
+   */
   sharedRedis: { failures: number; paused: boolean } | null;
 }
 
