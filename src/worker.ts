@@ -16,10 +16,13 @@
  *   lines are logged once.
  * - Background token refreshes run under `ctx.waitUntil`, so they finish after the response.
  * - Start-up warnings (e.g. the in-memory store) are written once, after the first answer.
- * - OpenTelemetry: a tracer provider registered by the Worker's own setup is used; without one,
- *   `@opentelemetry/api` is not even evaluated.
  * - The `scheduled` handler (the cron trigger of `wrangler.toml`, every four minutes) prewarms
  *   `AQC_OFFICES`, so requests never wait for a token request.
+ *
+ * - Telemetry is opt-in: the default export (`createAqcWorker()`, what `deno task build:worker`
+ *   deploys) loads nothing of OpenTelemetry. For traces and metrics, write your own entry
+ *   (below) that passes `telemetry` to {@linkcode createAqcWorker} and exports the entrypoint
+ *   {@linkcode createAqcEntrypoint} makes from the same worker, then bundle that entry instead.
  *
  * Build with `deno task build:worker` (`deno bundle`, `cloudflare:workers` left external),
  * which `wrangler.toml` runs as its `[build] command`.
@@ -31,6 +34,18 @@
  * wrangler secret put UPSTASH_REDIS_REST_TOKEN
  * wrangler secret put AQC_TOKEN_KEY
  * wrangler deploy
+ * ```
+ *
+ * @example Telemetry: your own entry (built like `deno task build:worker` builds this one)
+ * ```ts
+ * import { createAqcEntrypoint, createAqcWorker } from "@aqc-edge/aqc-edge/worker";
+ * import { otelTelemetry } from "@aqc-edge/aqc-edge/otel";
+ *
+ * // Your OpenTelemetry SDK registers its tracer and meter providers before the first request
+ * // (or pass them: `otelTelemetry({ tracerProvider, meterProvider })`).
+ * const worker = createAqcWorker({ telemetry: () => otelTelemetry() });
+ * const AqcGateway = createAqcEntrypoint(worker);
+ * export { AqcGateway, worker as default };
  * ```
  *
  * @example Call it from another Worker (its `wrangler.toml`)
@@ -46,23 +61,21 @@
 // @ts-types="./types/cloudflare_workers.d.ts"
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { ExecutionContext, ScheduledController } from "./types/cloudflare_workers.d.ts";
-import type { AqcConfig } from "./config/load_config.ts";
 import { AqcError, type AqcErrorCode } from "./errors.ts";
-import { bootstrap } from "./gateway/bootstrap.ts";
-import type { GatewayApp } from "./gateway/create_gateway.ts";
 import { problem } from "./gateway/problem.ts";
+import type { GatewayTelemetry } from "./gateway/telemetry.ts";
 import { normalizeOfficeId } from "./office.ts";
-import type { PrewarmResult, TokenManager } from "./token/manager.ts";
+import type { PrewarmResult } from "./token/manager.ts";
 import type { TokenSource } from "./token/types.ts";
 import {
-  loadTelemetry,
-  telemetryOption,
-  telemetryPending,
-  writeWarningsLater,
-} from "./worker_startup.ts";
+  type Instance,
+  instanceCache,
+  type InstanceFor,
+  writeWarnings,
+} from "./worker/instances.ts";
 
 // The types the exports below mention, so the module documents itself completely.
-export type { AqcErrorCode, PrewarmResult, TokenSource };
+export type { AqcErrorCode, GatewayTelemetry, PrewarmResult, TokenSource };
 export type {
   ExecutionContext,
   ScheduledController,
@@ -124,95 +137,22 @@ export type WorkerHealth =
 /** The most offices one {@linkcode AqcGateway.prototype.prewarm} call may name. */
 const MAX_PREWARM_OFFICES = 100;
 
-/** What an isolate built from one configuration: the gateway, or why there is none. */
-type Instance =
-  | {
-    ok: true;
-    config: AqcConfig;
-    tokens: TokenManager;
-    app: GatewayApp;
-    /** Prewarms offices, logging each failure (the bootstrap's). */
-    prewarm(officeIds: readonly string[]): Promise<PrewarmResult[]>;
-    /** Start-up warnings not written yet (see `writeWarnings`). */
-    warnings: string[];
-  }
-  | {
-    ok: false;
-    /** Names of the wrong variables, for answers. */
-    invalid: string[];
-  };
-
-/** The instance of the current configuration, and its fingerprint (the string bindings). */
-let current: { fingerprint: string; instance: Instance } | undefined;
-/** Env objects already matched to an instance: the per-request fast path. */
-const seen = new WeakMap<object, Instance>();
-
-/** The string bindings only: `[vars]` and secrets, never service bindings or objects. */
-function stringBindings(env: object): Record<string, string> {
-  const result: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env)) {
-    if (typeof value === "string") result[name] = value;
-  }
-  return result;
-}
-
-function build(bindings: Record<string, string>): Instance {
-  const warnings: string[] = [];
-  let starting = true;
-  const startupLog = {
-    error: (line: string) => console.error(`aqc-edge: ${line}`),
-    // Warnings of the start-up itself wait for `writeWarnings`; later ones (failed prewarms)
-    // are written at once.
-    warn: (line: string) => starting ? warnings.push(line) : console.warn(`aqc-edge: ${line}`),
-  };
-  // A provider registered by the Worker's own OpenTelemetry setup is used; none = no cost.
-  const started = bootstrap(bindings, { ...telemetryOption(), startupLog });
-  starting = false;
-  if (!started.ok) {
-    console.error("aqc-edge: configuration invalid; every request answers 500 config_invalid");
-    // ConfigError.issues name the variables; no parsing of its lines.
-    return { ok: false, invalid: started.variables };
-  }
-  const { config, tokens, app, prewarm } = started;
-  return { ok: true, config, tokens, app, prewarm, warnings };
-}
-
-/** Writes the instance's start-up warnings once, after the current invocation's answer. */
-function writeWarnings(instance: Instance, ctx: ExecutionContext): void {
-  if (instance.ok) writeWarningsLater(instance.warnings.splice(0), ctx);
-}
-
-/**
- * The instance for `env`, built on first use. Workers pass the same `env` object to every
- * invocation of an isolate, but the default export and a named entrypoint may see distinct
- * objects: both share one instance (one L1, one single-flight) as long as their string
- * bindings are equal. Module scope is per isolate, so nothing here outlives a deployment.
- */
-function instanceFor(env: object): Instance {
-  const known = seen.get(env);
-  if (known !== undefined) return known;
-  const bindings = stringBindings(env);
-  const fingerprint = JSON.stringify(
-    Object.keys(bindings).sort().map((name) => [name, bindings[name]]),
-  );
-  if (current?.fingerprint !== fingerprint) current = { fingerprint, instance: build(bindings) };
-  seen.set(env, current.instance);
-  return current.instance;
-}
-
-/** `instanceFor` once the OpenTelemetry wiring it may need is loaded. */
-async function loadInstance(env: object): Promise<Instance> {
-  await loadTelemetry();
-  return instanceFor(env);
-}
+/** The instance cache of each worker {@linkcode createAqcWorker} made. */
+const caches = new WeakMap<object, InstanceFor<AqcWorkerEnv>>();
+/** The instance cache of each entrypoint class {@linkcode createAqcEntrypoint} made. */
+const entrypointCaches = new WeakMap<object, InstanceFor<AqcWorkerEnv>>();
 
 function configInvalid(invalid: readonly string[]): Response {
   const names = invalid.length > 0 ? invalid.join(", ") : "see the Worker logs";
   return problem("config_invalid", `The gateway configuration is invalid: ${names}`);
 }
 
-async function handle(request: Request, env: object, ctx: ExecutionContext): Promise<Response> {
-  const instance = seen.get(env) ?? await loadInstance(env);
+async function handle(
+  instance: Instance,
+  request: Request,
+  env: object,
+  ctx: ExecutionContext,
+): Promise<Response> {
   if (!instance.ok) return configInvalid(instance.invalid);
   writeWarnings(instance, ctx);
   // Hono hands `ctx` to the gateway as `c.executionCtx`, whose `waitUntil` keeps
@@ -233,6 +173,9 @@ async function handle(request: Request, env: object, ctx: ExecutionContext): Pro
  * method returning tokens or calling AQC without a key; `POST /token/:office` over `fetch`
  * (with a key and `AQC_EXPOSE_TOKENS=true`) covers callers that need a raw token.
  *
+ * This class serves the gateway of the default export. An entry of your own exports
+ * {@linkcode createAqcEntrypoint}`(worker)` instead, so that both share one gateway.
+ *
  * @example From a consumer Worker
  * ```ts ignore
  * const response = await env.AQC.fetch(
@@ -243,6 +186,16 @@ async function handle(request: Request, env: object, ctx: ExecutionContext): Pro
  * ```
  */
 export class AqcGateway extends WorkerEntrypoint<AqcWorkerEnv> {
+  /** The instance of this class's worker: the default one, or `createAqcEntrypoint`'s. */
+  #instance(): Instance {
+    // A subclass (of this class or of a createAqcEntrypoint class) keeps its parent's worker.
+    for (let c: unknown = this.constructor; typeof c === "function"; c = Object.getPrototypeOf(c)) {
+      const instanceFor = entrypointCaches.get(c);
+      if (instanceFor !== undefined) return instanceFor(this.env);
+    }
+    throw new TypeError("AqcGateway: no worker"); // unreachable: AqcGateway itself is registered
+  }
+
   /**
    * The gateway over the service binding: same routes, same gateway-key check as HTTP.
    * The URL's host is ignored; only its path and query matter.
@@ -256,7 +209,7 @@ export class AqcGateway extends WorkerEntrypoint<AqcWorkerEnv> {
    * @returns The gateway's answer.
    */
   override fetch(request: Request): Promise<Response> {
-    return handle(request, this.env, this.ctx);
+    return handle(this.#instance(), request, this.env, this.ctx);
   }
 
   /**
@@ -277,7 +230,7 @@ export class AqcGateway extends WorkerEntrypoint<AqcWorkerEnv> {
    * @throws {RangeError} When it names more than 100 offices.
    */
   async prewarm(officeIds?: readonly string[]): Promise<WorkerPrewarmResult[]> {
-    const instance = await loadInstance(this.env);
+    const instance = this.#instance();
     if (!instance.ok) {
       throw new AqcError("config_invalid", `Invalid configuration: ${instance.invalid.join(", ")}`);
     }
@@ -322,7 +275,7 @@ export class AqcGateway extends WorkerEntrypoint<AqcWorkerEnv> {
    * @returns The status, the store kind and its probe time, or the invalid variables.
    */
   async health(): Promise<WorkerHealth> {
-    const instance = await loadInstance(this.env);
+    const instance = this.#instance();
     if (!instance.ok) return { status: "config_invalid", invalid: [...instance.invalid] };
     writeWarnings(instance, this.ctx);
     const started = performance.now();
@@ -336,17 +289,130 @@ export class AqcGateway extends WorkerEntrypoint<AqcWorkerEnv> {
   }
 }
 
-/** The shape of the Worker's default export. */
+/** A Worker's handlers: what {@linkcode createAqcWorker} returns, to `export default`. */
 export interface AqcWorker {
-  /** Answers one HTTP request with the gateway. */
+  /**
+   * Answers one HTTP request with the gateway.
+   *
+   * @param request The request.
+   * @param env The bindings.
+   * @param ctx The execution context; its `waitUntil` carries background refreshes.
+   * @returns The answer.
+   */
   fetch(request: Request, env: AqcWorkerEnv, ctx: ExecutionContext): Promise<Response>;
-  /** Prewarms `AQC_OFFICES` on the cron trigger. */
+  /**
+   * Prewarms `AQC_OFFICES` on the cron trigger. Never fails the event: per-office failures
+   * are logged, and the next run (four minutes later, inside the five-minute refresh window)
+   * tries again.
+   *
+   * @param controller The cron event.
+   * @param env The bindings.
+   * @param ctx The execution context; the prewarm runs under its `waitUntil`.
+   */
   scheduled(controller: ScheduledController, env: AqcWorkerEnv, ctx: ExecutionContext): void;
 }
 
+/** Options of {@linkcode createAqcWorker}. */
+export interface AqcWorkerOptions {
+  /**
+   * Traces and metrics of the gateway, e.g. `otelTelemetry()` of `@aqc-edge/aqc-edge/otel`
+   * (which records through the tracer and meter providers you registered), or a function of
+   * the Worker's bindings returning them (or `undefined` for none). The function runs once per
+   * isolate, on the first request or cron event, so it may read `env` and build an SDK there
+   * (workerd refuses random values and I/O at module scope); if it throws, the error's name is
+   * logged and the gateway serves without telemetry. Default: none, and nothing of
+   * OpenTelemetry is loaded.
+   */
+  telemetry?: GatewayTelemetry | ((env: AqcWorkerEnv) => GatewayTelemetry | undefined);
+}
+
+function workerOf(instanceFor: InstanceFor<AqcWorkerEnv>): AqcWorker {
+  const worker: AqcWorker = {
+    fetch(request: Request, env: AqcWorkerEnv, ctx: ExecutionContext): Promise<Response> {
+      return handle(instanceFor(env), request, env, ctx);
+    },
+    scheduled(controller: ScheduledController, env: AqcWorkerEnv, ctx: ExecutionContext): void {
+      const instance = instanceFor(env);
+      if (!instance.ok) {
+        console.error(
+          `aqc-edge: prewarm skipped, configuration invalid: ${instance.invalid.join(", ")}`,
+        );
+        // Retrying cannot fix a configuration; the next deployment will.
+        controller.noRetry();
+        return;
+      }
+      writeWarnings(instance, ctx);
+      const offices = instance.config.offices;
+      if (offices === undefined) {
+        console.warn("aqc-edge: AQC_OFFICES is not set: nothing to prewarm");
+        return;
+      }
+      ctx.waitUntil(instance.prewarm(offices));
+    },
+  };
+  caches.set(worker, instanceFor);
+  return worker;
+}
+
 /**
- * The Worker's default export: the gateway for HTTP (and for service bindings without
- * `entrypoint`), and the cron prewarm of `AQC_OFFICES`.
+ * Creates the Worker's handlers, `{ fetch, scheduled }`, for an entry of your own: the
+ * gateway with options, chiefly `telemetry`. The default export is `createAqcWorker()`. Each
+ * call has its own gateway per isolate (built on its first request); pair it with
+ * {@linkcode createAqcEntrypoint} so that service-binding callers share it.
+ *
+ * @example Telemetry where a binding switches it on
+ * ```ts
+ * import { createAqcEntrypoint, createAqcWorker } from "@aqc-edge/aqc-edge/worker";
+ * import { otelTelemetry } from "@aqc-edge/aqc-edge/otel";
+ *
+ * const worker = createAqcWorker({
+ *   // Runs once per isolate, on its first request or cron event.
+ *   telemetry: (env) => env.OTEL_ENABLED === "true" ? otelTelemetry() : undefined,
+ * });
+ * const AqcGateway = createAqcEntrypoint(worker);
+ * export { AqcGateway, worker as default };
+ * ```
+ *
+ * @param options The gateway's options; default none.
+ * @returns The handlers, for `export default`.
+ */
+export function createAqcWorker(options: AqcWorkerOptions = {}): AqcWorker {
+  return workerOf(instanceCache(options.telemetry));
+}
+
+/**
+ * The {@linkcode AqcGateway} entrypoint of a worker made by {@linkcode createAqcWorker}:
+ * service-binding callers then reach the same gateway (one token cache per isolate, the same
+ * telemetry) as HTTP. Export it under the name consumers bind, e.g. `AqcGateway`.
+ *
+ * @example
+ * ```ts ignore
+ * const worker = createAqcWorker({ telemetry: otelTelemetry() });
+ * const AqcGateway = createAqcEntrypoint(worker);
+ * export { AqcGateway, worker as default };
+ * ```
+ *
+ * @param worker A worker returned by {@linkcode createAqcWorker}.
+ * @returns A class extending `AqcGateway`, bound to `worker`.
+ * @throws {TypeError} When `worker` was not made by `createAqcWorker`.
+ */
+export function createAqcEntrypoint(worker: AqcWorker): typeof AqcGateway {
+  const instanceFor = caches.get(worker);
+  if (instanceFor === undefined) {
+    throw new TypeError("createAqcEntrypoint: pass a worker made by createAqcWorker");
+  }
+  const entrypoint = class extends AqcGateway {};
+  entrypointCaches.set(entrypoint, instanceFor);
+  return entrypoint;
+}
+
+const defaultInstances = instanceCache<AqcWorkerEnv>(undefined);
+entrypointCaches.set(AqcGateway, defaultInstances);
+
+/**
+ * The Worker's default export, `createAqcWorker()`: the gateway for HTTP (and for service
+ * bindings without `entrypoint`), and the cron prewarm of `AQC_OFFICES`. It shares its gateway
+ * with {@linkcode AqcGateway}; it has no telemetry (see {@linkcode createAqcWorker}).
  *
  * @example wrangler.toml
  * ```toml
@@ -358,51 +424,6 @@ export interface AqcWorker {
  * command = "deno task build:worker"
  * ```
  */
-const worker: AqcWorker = {
-  /**
-   * Answers one HTTP request with the gateway.
-   *
-   * @param request The request.
-   * @param env The bindings.
-   * @param ctx The execution context; its `waitUntil` carries background refreshes.
-   * @returns The answer.
-   */
-  fetch(request: Request, env: AqcWorkerEnv, ctx: ExecutionContext): Promise<Response> {
-    return handle(request, env, ctx);
-  },
-
-  /**
-   * Prewarms `AQC_OFFICES` on the cron trigger. Never fails the event: per-office failures
-   * are logged, and the next run (four minutes later, inside the five-minute refresh window)
-   * tries again.
-   *
-   * @param controller The cron event.
-   * @param env The bindings.
-   * @param ctx The execution context; the prewarm runs under its `waitUntil`.
-   */
-  scheduled(controller: ScheduledController, env: AqcWorkerEnv, ctx: ExecutionContext): void {
-    if (!seen.has(env) && telemetryPending()) {
-      // The isolate's first event, with a provider to wire: load it first.
-      ctx.waitUntil(loadTelemetry().then(() => worker.scheduled(controller, env, ctx)));
-      return;
-    }
-    const instance = instanceFor(env);
-    if (!instance.ok) {
-      console.error(
-        `aqc-edge: prewarm skipped, configuration invalid: ${instance.invalid.join(", ")}`,
-      );
-      // Retrying cannot fix a configuration; the next deployment will.
-      controller.noRetry();
-      return;
-    }
-    writeWarnings(instance, ctx);
-    const offices = instance.config.offices;
-    if (offices === undefined) {
-      console.warn("aqc-edge: AQC_OFFICES is not set: nothing to prewarm");
-      return;
-    }
-    ctx.waitUntil(instance.prewarm(offices));
-  },
-};
+const worker: AqcWorker = workerOf(defaultInstances);
 
 export default worker;

@@ -44,11 +44,17 @@ Deno.test("deno info: @upstash/redis is only in the ./upstash graph, not in ./ga
   assert.ok((await moduleGraph("src/store/upstash_client.ts")).some(upstash), "./upstash");
 });
 
-Deno.test("deno info: OpenTelemetry is only in the ./otel graph (and the deployable entries)", async () => {
+Deno.test("deno info: OpenTelemetry is only in the ./otel graph and main.ts, not in ./worker", async () => {
   const otel = (specifier: string) => specifier.includes("@opentelemetry");
   assert.ok(!(await moduleGraph("src/mod.ts")).some(otel), "root");
   assert.ok(!(await moduleGraph("src/gateway/mod.ts")).some(otel), "./gateway");
+  // Telemetry is opt-in on Workers (createAqcWorker({ telemetry })): the deployed Worker
+  // carries none of it, nor src/otel.
+  const worker = await moduleGraph("src/worker.ts");
+  assert.ok(worker.some((specifier) => specifier.endsWith("/src/gateway/bootstrap.ts")));
+  assert.deepEqual(worker.filter((s) => otel(s) || s.includes("/src/otel/")), [], "./worker");
   assert.ok((await moduleGraph("src/otel/mod.ts")).some(otel), "./otel");
+  assert.ok((await moduleGraph("src/main.ts")).some(otel), "main.ts");
 });
 
 Deno.test("deno.json exports the entries", async () => {

@@ -12,7 +12,6 @@ import type { ResourceMetrics } from "@opentelemetry/sdk-metrics";
 import { DEFAULT_CLIENT_SECRET, type EchoBody, serveSimulator } from "../dev/simulator/mod.ts";
 import { generateGatewayKey } from "../src/gateway/mod.ts";
 import { METRICS, otelRegistered, otelTelemetry } from "../src/otel/mod.ts";
-import { otelProviderMayBeRegistered } from "../src/otel/global.ts";
 import { MAX_OFFICE_LABELS } from "../src/otel/telemetry.ts";
 import { encodings, findLeaks } from "./helpers/leaks.ts";
 import { opsEnv, opsGateway } from "./helpers/ops_gateway.ts";
@@ -201,19 +200,15 @@ Deno.test("OpenTelemetry SDK: nested spans, W3C trace continued to AQC, metrics,
   assert.ok(!exported.some((h) => h.text.includes("secretish")), "no query string exported");
 });
 
-Deno.test("otelProviderMayBeRegistered reads the API's global slot like otelRegistered", () => {
-  // The Worker entry loads ./otel only when this is true: it must be whenever a provider is.
+Deno.test("otelRegistered sees a registered global tracer provider, and its removal", () => {
   assert.equal(otelRegistered(), false);
-  assert.equal(otelProviderMayBeRegistered(), false);
   assert.ok(trace.setGlobalTracerProvider(new BasicTracerProvider()));
   try {
     assert.equal(otelRegistered(), true);
-    assert.equal(otelProviderMayBeRegistered(), true);
   } finally {
     trace.disable();
   }
   assert.equal(otelRegistered(), false);
-  assert.equal(otelProviderMayBeRegistered(), false);
 });
 
 Deno.test("no telemetry option: the gateway records nothing even with an SDK around", async () => {

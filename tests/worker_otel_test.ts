@@ -1,8 +1,10 @@
 /**
- * The Worker entry with a tracer provider registered by the Worker's own setup, in the real
- * workerd (`wrangler dev`, tests/fixtures/workerd/otel): the entry loads its OpenTelemetry
- * wiring only once a provider is registered (a cold start without one does not evaluate
- * `@opentelemetry/api`), and then records the gateway's spans with that provider.
+ * The Worker with telemetry opted into (`createAqcWorker({ telemetry: otelTelemetry() })`) and
+ * a global tracer provider registered at module scope by the Worker's own setup, in the real
+ * workerd (`wrangler dev`, tests/fixtures/workerd/otel): the gateway records its spans with
+ * that provider, and nothing of it does what workerd refuses at module scope. (The default
+ * Worker carries no OpenTelemetry at all: tests/entries_test.ts; a composed entry with the SDK
+ * passed explicitly and its entrypoint: tests/worker_telemetry_test.ts.)
  *
  * Run: `deno test --allow-net=127.0.0.1,localhost --allow-run --allow-env --allow-read
  * --allow-write=/tmp tests/worker_otel_test.ts` (wrangler runs as a subprocess).
@@ -16,7 +18,7 @@ const FIXTURE = "tests/fixtures/workerd/otel/wrangler.toml";
 const SEARCH =
   "/aqc/NCE1A0955/v2/shopping/flight-offers?originLocationCode=NCE&destinationLocationCode=JFK&departureDate=2026-12-20&adults=1";
 
-Deno.test("workerd: the Worker entry traces with a provider its Worker registered", async () => {
+Deno.test("workerd: a Worker with telemetry traces with the provider it registered", async () => {
   await using served = await serveSimulator();
   const { key, entry } = await generateGatewayKey("web", ["*"]);
   await using session = await startWrangler({
