@@ -10,7 +10,6 @@ import { Hono } from "@hono/hono/tiny";
 import { bearerAuth } from "@hono/hono/bearer-auth";
 import { bodyLimit } from "@hono/hono/body-limit";
 import { HTTPException } from "@hono/hono/http-exception";
-import { secureHeaders } from "@hono/hono/secure-headers";
 import type { AqcConfig, GatewayKey } from "../config/load_config.ts";
 import { AqcError } from "../errors.ts";
 import { createAqcCall } from "../fetch/aqc_fetch.ts";
@@ -25,6 +24,7 @@ import { problemFromError } from "./problem_from_error.ts";
 import { createTokenManager, type CreateTokenManagerOptions } from "./token_manager.ts";
 import { createOpsGuard, type GuardEvent, opsGuardUsesRedis } from "./ops_guard.ts";
 import { opsRedisFor } from "./shared/ops_redis_for.ts";
+import { ownRouteHeaders } from "./own_headers.ts";
 import { RequestStats } from "./status/stats.ts";
 import { statusRoute } from "./status/route.ts";
 import { type GatewayTelemetry, tokenOptionsWith } from "./telemetry.ts";
@@ -223,7 +223,7 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
     onError: () =>
       problem("payload_too_large", `Request body exceeds ${config.maxBodyBytes} bytes`),
   });
-  const own = secureHeaders();
+  const own = ownRouteHeaders;
 
   /**
    * The proxy route's single middleware: caller auth, then the body limit when there is a
