@@ -7,7 +7,6 @@ import type { Context, MiddlewareHandler } from "@hono/hono";
 // The tiny preset (PatternRouter): 5.6 KB less bundle (2.3 KiB gzip) than the default
 // SmartRouter (RegExpRouter + TrieRouter), for a handful of routes matched just as fast.
 import { Hono } from "@hono/hono/tiny";
-import { bearerAuth } from "@hono/hono/bearer-auth";
 import { bodyLimit } from "@hono/hono/body-limit";
 import { HTTPException } from "@hono/hono/http-exception";
 import type { AqcConfig, GatewayKey } from "../config/load_config.ts";
@@ -15,7 +14,12 @@ import { AqcError } from "../errors.ts";
 import { createAqcCall } from "../fetch/aqc_fetch.ts";
 import { normalizeOfficeId } from "../office.ts";
 import type { TokenManager } from "../token/manager.ts";
-import { bearerValue, GatewayKeyVerifier, keyAllowsOffice } from "./caller_auth.ts";
+import {
+  bearerValue,
+  callerAuthMiddleware,
+  GatewayKeyVerifier,
+  keyAllowsOffice,
+} from "./caller_auth.ts";
 import { warmProxyRequest } from "./fast_path.ts";
 import { createProxy, type RequestIds } from "./proxy.ts";
 import { callerRequestId, labelRequest, requestPolicy } from "./request_policy.ts";
@@ -208,16 +212,7 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
     });
   };
   const verifier = new GatewayKeyVerifier(config.gatewayKeys);
-  const callerAuth = bearerAuth({
-    verifyToken: async (token, c) => {
-      const key = await verifier.verify(token);
-      if (key !== undefined) (c as Context<GatewayEnv>).set("gatewayKey", key);
-      return key !== undefined;
-    },
-    noAuthenticationHeader: { message: unauthorized },
-    invalidAuthenticationHeader: { message: unauthorized },
-    invalidToken: { message: unauthorized },
-  });
+  const callerAuth = callerAuthMiddleware(verifier, unauthorized);
   const limit = bodyLimit({
     maxSize: config.maxBodyBytes,
     onError: () =>
@@ -228,8 +223,8 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   /**
    * The proxy route's single middleware: caller auth, then the body limit when there is a
    * body. A caller whose key was verified before is recognised here, parsing `Authorization`
-   * exactly as bearerAuth does (see `bearerValue`), so a warm request skips two middleware
-   * layers and bearerAuth's checks; anyone else goes through bearerAuth, its hashing and its
+   * exactly as callerAuth does (see `bearerValue`), so a warm request skips two middleware
+   * layers and callerAuth's checks; anyone else goes through callerAuth, its hashing and its
    * answers.
    */
   const callerGuard: MiddlewareHandler<GatewayEnv> = async (c, next) => {
@@ -240,7 +235,7 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
     };
     const presented = bearerValue(c.req.raw.headers.get("authorization"));
     const key = presented === undefined ? undefined : verifier.known(presented);
-    // bearerAuth is typed for the default Hono environment; it reads nothing of ours.
+    // callerAuth is typed for the default Hono environment, like Hono's own middleware.
     if (key === undefined) return await callerAuth(c as unknown as Context, limited);
     c.set("gatewayKey", key);
     await limited();
@@ -311,7 +306,7 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
 
   app.notFound(() => problem("not_found", "No such route"));
   app.onError((error, c) => {
-    // bearerAuth rejects by throwing its (problem+json) response.
+    // Hono's middleware reject by throwing an HTTPException that carries the answer.
     if (error instanceof HTTPException) return error.getResponse();
     // Body-limit overruns surface here first; the middleware then answers 413 itself.
     if (error instanceof Error && error.name === "BodyLimitError") {
