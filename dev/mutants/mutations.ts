@@ -33,6 +33,9 @@ const HEADERS = "src/gateway/headers.ts";
 const CALLER_AUTH = "src/gateway/caller_auth.ts";
 
 const T = {
+  fastPath: "tests/gateway_fast_path_test.ts",
+  aqcPath: "tests/aqc_path_test.ts",
+  timeoutsAlive: "tests/aqc_fetch_timeout_test.ts",
   manager: "tests/token_manager_test.ts",
   fleet: "tests/fleet_test.ts",
   store: "tests/upstash_store_test.ts",
@@ -145,7 +148,7 @@ export const MUTATIONS: readonly Mutation[] = [
     name: "no-background-refresh",
     kind: "refresh window",
     file: MANAGER,
-    find: "this.#refreshInBackground(entry, now, options.waitUntil);",
+    find: "this.#refreshInBackground(entry, now, options?.waitUntil);",
     replace: "void this.#refreshInBackground;",
     tests: [T.manager],
   },
@@ -179,9 +182,8 @@ export const MUTATIONS: readonly Mutation[] = [
     name: "no-401-replay",
     kind: "401 replay",
     file: AQC_FETCH,
-    find: "if (response.status !== 401) return describedAnswer(response, decoded);",
-    replace:
-      "if (response.status !== 401 || method.length > 0) return describedAnswer(response, decoded);",
+    find: "if (response.status !== 401) return answer(response);",
+    replace: "if (response.status !== 401 || method.length > 0) return answer(response);",
     tests: [T.aqcFetch],
   },
   {
@@ -196,8 +198,8 @@ export const MUTATIONS: readonly Mutation[] = [
     name: "401-replayed-with-the-refused-token",
     kind: "401 replay",
     file: AQC_FETCH,
-    find: "if (fresh.accessToken === first.accessToken) {",
-    replace: `if (fresh.accessToken === "" && first.accessToken === "") {`,
+    find: "if (fresh.accessToken === first.accessToken) return answer(response);",
+    replace: `if (fresh.accessToken === "" && first.accessToken === "") return answer(response);`,
     tests: [T.aqcFetch, T.aqcFetchReplay],
   },
   {
@@ -467,10 +469,9 @@ export const MUTATIONS: readonly Mutation[] = [
     name: "upstream-no-timeout",
     kind: "timeouts",
     file: AQC_FETCH,
-    find: "const timeout = timeouts.signal(timeoutMs ?? defaultTimeoutMs);",
+    find: "const timeoutMs = init.timeoutMs ?? defaultTimeoutMs;",
     // Still through the shared timeouts (noUnusedLocals), but about 23 days long.
-    replace:
-      "const timeout = timeouts.signal(2_000_000_000 + 0 * (timeoutMs ?? defaultTimeoutMs));",
+    replace: "const timeoutMs = 2_000_000_000 + 0 * (init.timeoutMs ?? defaultTimeoutMs);",
     tests: [T.upstreamTimeout],
   },
   {
@@ -551,8 +552,9 @@ export const MUTATIONS: readonly Mutation[] = [
     name: "non-token-401-evicts",
     kind: "401 classification",
     file: AQC_FETCH,
-    find: "if (!(await isTokenRejection(response, decoded))) {",
-    replace: `if (!(await isTokenRejection(response, decoded)) && method === "") {`,
+    find: "if (!(await isTokenRejection(response, decoded))) return answer(response);",
+    replace:
+      `if (!(await isTokenRejection(response, decoded)) && method === "") return answer(response);`,
     tests: [T.aqcFetch401, T.edge],
   },
   {
@@ -668,13 +670,38 @@ export const MUTATIONS: readonly Mutation[] = [
     replace: "void key;\n  return id;",
     tests: [T.production, T.store],
   },
+  // --- request path shortcuts (#13) ------------------------------------------------
+  {
+    name: "fast-path-takes-encoded-office",
+    kind: "fast path",
+    file: "src/gateway/fast_path.ts",
+    find: 'if (office.includes("%") || office.includes("?")',
+    replace: 'if (office.includes("?")',
+    tests: [T.fastPath],
+  },
+  {
+    name: "remembered-path-skips-fragment-check",
+    kind: "remembered paths",
+    file: "src/fetch/aqc_path.ts",
+    find: 'if (root.accepted.has(pathname) && !path.includes("#")) return root.base + path;',
+    replace: "if (root.accepted.has(pathname)) return root.base + path;",
+    tests: [T.aqcPath],
+  },
+  {
+    name: "grain-listens-forever",
+    kind: "shared timeouts",
+    file: "src/fetch/timeouts.ts",
+    find: 'this.signal.removeEventListener("abort", this.#onAbort);',
+    replace: "void this.#onAbort;",
+    tests: [T.timeoutsAlive],
+  },
   // --- gateway request policy -------------------------------------------------------
   {
     name: "security-path-served",
     kind: "/v1/security refusal",
-    file: "src/gateway/create_gateway.ts",
-    find: "if (isSecurityPath(path)) {",
-    replace: `if (isSecurityPath(path) && path === "") {`,
+    file: "src/gateway/proxy.ts",
+    find: "if (paths.isSecurityPath(path)) {",
+    replace: `if (paths.isSecurityPath(path) && path === "") {`,
     tests: [T.edge],
   },
   {
