@@ -171,3 +171,32 @@ Deno.test("the fast path answers every request exactly as the Hono route does", 
   await tokens.whenIdle();
   await honoTokens.whenIdle();
 });
+
+Deno.test("an encoded /aqc/ prefix reaches AQC at the path after the office, or nowhere", async () => {
+  // Hono routes `/%61qc/{office}/…` to the proxy route (it decodes the path); the upstream
+  // path once counted five raw characters for the prefix and kept the office in the path.
+  await using served = await serveSimulator();
+  const { key, entry } = await generateGatewayKey("web", [OFFICE]);
+  const gateway = createGateway(
+    loadConfig({
+      AQC_API_URL: served.url,
+      AQC_CLIENT_ID: DEFAULT_CLIENT_ID,
+      AQC_CLIENT_SECRET: DEFAULT_CLIENT_SECRET,
+      AQC_GATEWAY_KEYS: JSON.stringify([entry]),
+    }),
+    { log: () => {} },
+  );
+  for (const prefix of ["/aqc", "/%61qc", "/a%71c", "/%61%71%63"]) {
+    for (let warm = 0; warm < 2; warm++) {
+      const response = await gateway.fetch(
+        new Request(`http://127.0.0.1:8000${prefix}/${OFFICE}/v1/echo/encoded?x=1`, {
+          headers: { authorization: `Bearer ${key}` },
+        }),
+      );
+      assert.equal(response.status, 200, prefix);
+      const echo = await response.json() as { path: string; search: string };
+      assert.equal(echo.path, "/v1/echo/encoded", prefix);
+      assert.equal(echo.search, "?x=1", prefix);
+    }
+  }
+});

@@ -23,7 +23,7 @@ const SHARE_TIMEOUTS = globalThis.navigator?.userAgent !== "Cloudflare-Workers";
  */
 class Grain {
   readonly signal: AbortSignal;
-  /** When the grain began (epoch ms). */
+  /** When the grain began (`performance.now()`). */
   readonly from: number;
   readonly until: number;
   /** Controllers of linked calls still running; aborted with the signal. */
@@ -63,12 +63,17 @@ export class SharedTimeouts {
   readonly #current = new Map<number, Grain>();
 
   #grain(timeoutMs: number): Grain {
-    // Date.now, not performance.now: a builtin rather than a runtime call (half the cost
-    // on Deno). A clock that steps back falls outside the grain and starts a new one, so a
-    // call never gets a signal created before it by more than the grain.
-    const now = Date.now();
+    // performance.now, not Date.now (half the cost on Deno): a wall clock stepped back into
+    // an old grain would hand a call a signal older than the grain, even one already fired.
+    // An aborted signal is never handed out, whatever the clock says.
+    const now = performance.now();
     const current = this.#current.get(timeoutMs);
-    if (current !== undefined && now >= current.from && now < current.until) return current;
+    if (
+      current !== undefined && now >= current.from && now < current.until &&
+      !current.signal.aborted
+    ) {
+      return current;
+    }
     const grain = new Grain(timeoutMs, Math.min(MAX_TIMEOUT_GRAIN_MS, timeoutMs / 20), now);
     // Per-call timeouts could be many distinct values: keep only a few.
     if (this.#current.size >= 16 && current === undefined) this.#current.clear();

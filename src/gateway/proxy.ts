@@ -64,12 +64,15 @@ export interface ProxyOptions {
  */
 const VALID_HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::\d{1,5})?$/;
 
-const ROUTE_PREFIX = "/aqc/";
-
-/** The part of the URL after `/aqc/{office}`: path and query, exactly as sent. */
+/**
+ * The part of the URL after `/aqc/{office}`: path and query, exactly as sent. The first two
+ * raw segments are skipped whatever their length: Hono routes an encoded prefix
+ * (`/%61qc/…`) here too, and counting five characters then left the office in the path.
+ */
 function upstreamPath(url: string): string {
   const pathStart = url.indexOf("/", url.indexOf("//") + 2);
-  const officeEnd = url.indexOf("/", pathStart + ROUTE_PREFIX.length);
+  const prefixEnd = url.indexOf("/", pathStart + 1);
+  const officeEnd = prefixEnd === -1 ? -1 : url.indexOf("/", prefixEnd + 1);
   const queryStart = url.indexOf("?", pathStart);
   if (officeEnd === -1 || (queryStart !== -1 && queryStart < officeEnd)) return "/";
   return url.slice(officeEnd);
