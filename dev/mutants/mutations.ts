@@ -174,7 +174,10 @@ export const MUTATIONS: readonly Mutation[] = [
     kind: "stale-if-error",
     file: MANAGER,
     find: "entry.backgroundFailures++;",
-    replace: "entry.backgroundFailures++;\n        entry.token = undefined;",
+    // Through a cast: assigned directly, TypeScript narrows `entry.token` to `undefined` and
+    // the runway line below no longer type-checks.
+    replace:
+      "entry.backgroundFailures++;\n        (entry as { token?: unknown }).token = undefined;",
     tests: [T.manager, T.storeForgets],
   },
   // --- 401 replay and compare-and-delete --------------------------------------------
