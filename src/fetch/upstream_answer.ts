@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { readTextAtMost } from "../read_at_most.ts";
 
 /** The encodings Deno's (and Node's) `fetch` decodes while keeping `Content-Encoding`. */
 const DECODED_BY_FETCH = new Set(["gzip", "br"]);
@@ -76,29 +77,11 @@ async function readBounded(
       return undefined;
     }
   }
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
   try {
-    while (true) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > limit) return undefined;
-      chunks.push(value);
-    }
+    return await readTextAtMost(body, limit);
   } catch {
     return undefined;
-  } finally {
-    reader.cancel().catch(() => {});
   }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return new TextDecoder().decode(bytes);
 }
 
 /**

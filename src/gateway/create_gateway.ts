@@ -22,7 +22,7 @@ import {
 } from "./caller_auth.ts";
 import { warmProxyRequest } from "./fast_path.ts";
 import { createProxy, type RequestIds } from "./proxy.ts";
-import { callerRequestId, labelRequest, requestPolicy } from "./request_policy.ts";
+import { callerRequestId, requestPolicy } from "./request_policy.ts";
 import { problem } from "./problem.ts";
 import { problemFromError } from "./problem_from_error.ts";
 import { createTokenManager, type CreateTokenManagerOptions } from "./token_manager.ts";
@@ -341,7 +341,7 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
       waitUntil: executionCtx === undefined
         ? undefined
         : (promise) => executionCtx.waitUntil(promise),
-    }).then((response) => labelRequest(response, requestId));
+    });
   };
   return {
     fetch: handle,

@@ -15,7 +15,7 @@ import { forwardRequestHeaders, forwardResponseHeaders } from "./headers.ts";
 import type { OpsGuard } from "./ops_guard.ts";
 import { isSecurityPath } from "./path_policy.ts";
 import { problem } from "./problem.ts";
-import { ABANDONABLE_METHODS } from "./request_policy.ts";
+import { ABANDONABLE_METHODS, labelRequest } from "./request_policy.ts";
 import type { GatewayTelemetry } from "./telemetry.ts";
 
 /** Who a request is, for the log lines of its failures. */
@@ -103,7 +103,9 @@ class PathVerdicts {
  * Builds the proxy route.
  *
  * @param options Configuration, the AQC call, the guard, `fail`, telemetry.
- * @returns The handler of one proxied request.
+ * @returns The handler of one proxied request; every answer it gives carries the request's
+ * `X-Request-Id` (the proxied ones in their single header pass, so the fast path labels
+ * nothing twice).
  */
 export function createProxy(
   { config, call, guard, fail, telemetry }: ProxyOptions,
@@ -139,7 +141,10 @@ export function createProxy(
     if (paths.isSecurityPath(path)) {
       // Refused before any token is spent: the security API (the token endpoint among
       // it) only answers the gateway itself.
-      return problem("path_invalid", "Paths under /v1/security/ are not served by the gateway");
+      return labelRequest(
+        problem("path_invalid", "Paths under /v1/security/ are not served by the gateway"),
+        ids.requestId,
+      );
     }
     // A caller that hangs up before AQC answers abandons an idempotent call (Deno's
     // request.signal aborts on disconnect; with the legacy abort behaviour it also aborts
@@ -187,12 +192,12 @@ export function createProxy(
       });
     } catch (error) {
       // The caller is gone: nobody reads this answer, and it is not an error of ours.
-      if (signal?.aborted) return new Response(null, { status: 499 });
+      if (signal?.aborted) return labelRequest(new Response(null, { status: 499 }), ids.requestId);
       const answer = fail(error, ids, error instanceof AqcError ? officeId : undefined);
       if (serverTiming !== "" && error instanceof AqcError) {
         answer.headers.set("server-timing", serverTiming);
       }
-      return answer;
+      return labelRequest(answer, ids.requestId);
     }
   };
 
@@ -201,7 +206,7 @@ export function createProxy(
     const ids: RequestIds = { requestId, headers: request.headers, key };
     const officeId = checkOffice(request, key, proxied.office, ids);
     // A refused office (invalid, forbidden, bad Host) is answered before the guard.
-    if (typeof officeId !== "string") return officeId;
+    if (typeof officeId !== "string") return labelRequest(officeId, requestId);
     if (!guard.active) return await forward(proxied, officeId, ids);
     const pending = guard.admit(key, officeId, requestId);
     const admission = pending instanceof Promise ? await pending : pending;

@@ -5,8 +5,8 @@
  * @module
  */
 import { Redis } from "@upstash/redis/cloudflare";
-import { AqcError } from "../errors.ts";
-import { validateApiUrl } from "../token/credentials.ts";
+import type { AqcError } from "../errors.ts";
+import { validateUpstashOptions } from "./upstash_options.ts";
 import { type UpstashRedisClient, UpstashTokenStore } from "./upstash_store.ts";
 
 /** Options of {@linkcode createUpstashTokenStore}. */
@@ -53,16 +53,7 @@ export interface CreateUpstashTokenStoreOptions {
 export function createUpstashRedis(
   options: Pick<CreateUpstashTokenStoreOptions, "url" | "token" | "timeoutMs">,
 ): UpstashRedisClient {
-  const timeoutMs = options.timeoutMs ?? 500;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new AqcError("config_invalid", "Upstash timeoutMs must be a positive number of ms");
-  }
-  // The REST token grants full access to the database: https only, as loadConfig demands
-  // of UPSTASH_REDIS_REST_URL (http stays allowed on loopback, for the dev bridge).
-  const url = validateApiUrl(options.url, "Upstash url");
-  if (typeof options.token !== "string" || options.token.trim() === "") {
-    throw new AqcError("config_invalid", "Upstash token must not be empty");
-  }
+  const { url, timeoutMs } = validateUpstashOptions(options);
   return new Redis({
     url,
     token: options.token,

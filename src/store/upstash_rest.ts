@@ -16,7 +16,8 @@
  * @module
  */
 import { AqcError } from "../errors.ts";
-import { validateApiUrl } from "../token/credentials.ts";
+import { readTextAtMost } from "../read_at_most.ts";
+import { validateUpstashOptions } from "./upstash_options.ts";
 import type { UpstashRedisClient } from "./upstash_store.ts";
 
 /** Options of {@linkcode createUpstashRest}. */
@@ -83,28 +84,12 @@ function decode(raw: unknown): unknown {
 
 /** The answer's text, at most `limit` bytes; more is a bad answer, and is not read. */
 async function readText(response: Response, limit: number): Promise<string> {
-  const body = response.body;
-  if (body === null) return "";
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      reader.cancel().catch(() => undefined);
-      throw new Failure("UpstashAnswerError", `Upstash answered more than ${limit} bytes`);
-    }
-    chunks.push(value);
+  if (response.body === null) return "";
+  const text = await readTextAtMost(response.body, limit);
+  if (text === undefined) {
+    throw new Failure("UpstashAnswerError", `Upstash answered more than ${limit} bytes`);
   }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return new TextDecoder().decode(bytes);
+  return text;
 }
 
 class UpstashRest implements UpstashRedisClient {
@@ -238,15 +223,7 @@ class UpstashRest implements UpstashRedisClient {
  * @throws {AqcError} `config_invalid` for a bad URL, token or timeout (never quoting them).
  */
 export function createUpstashRest(options: UpstashRestOptions): UpstashRedisClient {
-  const timeoutMs = options.timeoutMs ?? 500;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new AqcError("config_invalid", "Upstash timeoutMs must be a positive number of ms");
-  }
-  // The REST token grants full access to the database: https only (http on loopback).
-  const url = validateApiUrl(options.url, "Upstash url");
-  if (typeof options.token !== "string" || options.token.trim() === "") {
-    throw new AqcError("config_invalid", "Upstash token must not be empty");
-  }
+  const { url, timeoutMs } = validateUpstashOptions(options);
   if (!HEADER_SAFE.test(options.token)) {
     throw new AqcError(
       "config_invalid",
