@@ -5,7 +5,6 @@
  * @module
  */
 import { Redis } from "@upstash/redis/cloudflare";
-import type { AqcError } from "../errors.ts";
 import { validateUpstashOptions } from "./upstash_options.ts";
 import { type UpstashRedisClient, UpstashTokenStore } from "./upstash_store.ts";
 
