@@ -1,22 +1,22 @@
 /**
- * Reading a body up to a size limit: for answers the project reads whole but must bound
- * (AQC's 401 bodies, Upstash's answers).
+ * Reading a body up to a size limit: for bodies the project reads whole but must bound
+ * (AQC's 401 bodies, Upstash's answers, a caller's streamed request body).
  *
  * @module
  */
 
 /**
- * The bytes of `body` as text, or `undefined` once more than `limit` bytes arrived (the
- * rest is not read; the stream is cancelled). A read error rejects.
+ * The bytes of `body`, or `undefined` once more than `limit` bytes arrived (the rest is not
+ * read; the stream is cancelled). A read error rejects.
  *
  * @param body The stream to read.
  * @param limit Most bytes accepted.
- * @returns The UTF-8 text, or `undefined` past the limit.
+ * @returns The bytes, or `undefined` past the limit.
  */
-export async function readTextAtMost(
+export async function readBytesAtMost(
   body: ReadableStream<Uint8Array>,
   limit: number,
-): Promise<string | undefined> {
+): Promise<Uint8Array<ArrayBuffer> | undefined> {
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -39,5 +39,21 @@ export async function readTextAtMost(
     bytes.set(chunk, at);
     at += chunk.byteLength;
   }
-  return new TextDecoder().decode(bytes);
+  return bytes;
+}
+
+/**
+ * The bytes of `body` as UTF-8 text, or `undefined` past `limit` bytes (see
+ * {@linkcode readBytesAtMost}).
+ *
+ * @param body The stream to read.
+ * @param limit Most bytes accepted.
+ * @returns The text, or `undefined` past the limit.
+ */
+export async function readTextAtMost(
+  body: ReadableStream<Uint8Array>,
+  limit: number,
+): Promise<string | undefined> {
+  const bytes = await readBytesAtMost(body, limit);
+  return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
 }

@@ -7,8 +7,6 @@ import type { Context, MiddlewareHandler } from "@hono/hono";
 // The tiny preset (PatternRouter): 5.6 KB less bundle (2.3 KiB gzip) than the default
 // SmartRouter (RegExpRouter + TrieRouter), for a handful of routes matched just as fast.
 import { Hono } from "@hono/hono/tiny";
-import { bodyLimit } from "@hono/hono/body-limit";
-import { HTTPException } from "@hono/hono/http-exception";
 import type { AqcConfig, GatewayKey } from "../config/load_config.ts";
 import { AqcError } from "../errors.ts";
 import { createAqcCall } from "../fetch/aqc_fetch.ts";
@@ -20,6 +18,7 @@ import {
   GatewayKeyVerifier,
   keyAllowsOffice,
 } from "./caller_auth.ts";
+import { withinBodyLimit } from "./body_limit.ts";
 import { warmProxyRequest } from "./fast_path.ts";
 import { createProxy, type RequestIds } from "./proxy.ts";
 import { callerRequestId, requestPolicy } from "./request_policy.ts";
@@ -213,16 +212,13 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   };
   const verifier = new GatewayKeyVerifier(config.gatewayKeys);
   const callerAuth = callerAuthMiddleware(verifier, unauthorized);
-  const limit = bodyLimit({
-    maxSize: config.maxBodyBytes,
-    onError: () =>
-      problem("payload_too_large", `Request body exceeds ${config.maxBodyBytes} bytes`),
-  });
+  const tooLarge = (): Response =>
+    problem("payload_too_large", `Request body exceeds ${config.maxBodyBytes} bytes`);
   const own = ownRouteHeaders;
 
   /**
    * The proxy route's single middleware: caller auth, then the body limit when there is a
-   * body. A caller whose key was verified before is recognised here, parsing `Authorization`
+   * body (`withinBodyLimit`). A caller whose key was verified before is recognised here, parsing `Authorization`
    * exactly as callerAuth does (see `bearerValue`), so a warm request skips two middleware
    * layers and callerAuth's checks; anyone else goes through callerAuth, its hashing and its
    * answers.
@@ -230,8 +226,13 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   const callerGuard: MiddlewareHandler<GatewayEnv> = async (c, next) => {
     const limited = async (): Promise<void> => {
       if (c.req.raw.body === null) return await next();
-      const refused = await limit(c, next);
-      if (refused instanceof Response) c.res = refused;
+      const bounded = await withinBodyLimit(c.req.raw, config.maxBodyBytes);
+      if (bounded === undefined) {
+        c.res = tooLarge();
+        return;
+      }
+      c.req.raw = bounded;
+      await next();
     };
     const presented = bearerValue(c.req.raw.headers.get("authorization"));
     const key = presented === undefined ? undefined : verifier.known(presented);
@@ -305,15 +306,9 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   });
 
   app.notFound(() => problem("not_found", "No such route"));
-  app.onError((error, c) => {
-    // Hono's middleware reject by throwing an HTTPException that carries the answer.
-    if (error instanceof HTTPException) return error.getResponse();
-    // Body-limit overruns surface here first; the middleware then answers 413 itself.
-    if (error instanceof Error && error.name === "BodyLimitError") {
-      return problem("payload_too_large", `Request body exceeds ${config.maxBodyBytes} bytes`);
-    }
-    return fail(error, idsOf(c));
-  });
+  // No Hono middleware is left that throws an HTTPException: every answer the gateway
+  // gives itself is a problem, and anything thrown is a failure to log.
+  app.onError((error, c) => fail(error, idsOf(c)));
 
   // Without telemetry (whose middleware wraps every request in a span), a warm caller's
   // proxied request without a body skips Hono: routing, context, middleware composition
