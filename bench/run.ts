@@ -82,6 +82,33 @@ async function writeMarkdown(results: BenchResults): Promise<void> {
   );
 }
 
+const USAGE = `Usage: deno task bench [--only ${SCENARIOS.join(",")}] [--render]
+
+Runs the benchmark scenarios on loopback (about 4 minutes for all, on 2 cores) and writes
+bench/results.json, bench/RESULTS.md and bench/latency.svg. Run it on an otherwise idle
+machine: the load average is recorded before and after.
+
+  --only a,b   run only these scenarios (the others keep no result)
+  --render     re-render RESULTS.md from results.json, the last soak and PROFILES.md
+  --help       this text
+
+The 10-minute memory soak is its own task: deno task bench:soak [--minutes N].`;
+
+if (import.meta.main) {
+  const args = [...Deno.args];
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  const only = args.indexOf("--only");
+  if (only !== -1) args.splice(only, 2);
+  const unknown = args.filter((arg) => arg !== "--render");
+  if (unknown.length > 0) {
+    console.error(`Unknown argument ${unknown[0]}\n\n${USAGE}`);
+    Deno.exit(2);
+  }
+}
+
 if (import.meta.main && Deno.args.includes("--render")) {
   // Re-renders RESULTS.md from results.json (e.g. after a soak or new profile notes).
   await writeMarkdown(JSON.parse(await Deno.readTextFile(`${ROOT}bench/results.json`)));

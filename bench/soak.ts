@@ -64,6 +64,16 @@ export interface SoakResult {
 
 const CONNECTIONS = 8;
 
+const USAGE = `Usage: deno task bench:soak [--minutes N] [--out file]
+
+The gateway's memory under steady wrk load: heap and RSS sampled every second, the heap after
+a full GC every fifth. Writes bench/soak.json and bench/soak.svg (or --out file), then
+re-render RESULTS.md with: deno task bench --render.
+
+  --minutes N  how long (default 10; fractions allowed)
+  --out file   write the JSON elsewhere (the plot is still bench/soak.svg)
+  --help       this text`;
+
 function option(name: string): string | undefined {
   const at = Deno.args.indexOf(name);
   return at === -1 ? undefined : Deno.args[at + 1];
@@ -153,6 +163,11 @@ export function renderSoakSvg(result: SoakResult): string {
       } req/s), heap after GC ${v.heapAfterGc.growthPercent}% and RSS ${v.rss.growthPercent}% ` +
       `from the first to the last fifth after warm-up; load ${result.load.before.join(" / ")}`,
   });
+}
+
+if (import.meta.main && (Deno.args.includes("--help") || Deno.args.includes("-h"))) {
+  console.log(USAGE);
+  Deno.exit(0);
 }
 
 if (import.meta.main) {
