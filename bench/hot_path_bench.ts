@@ -4,8 +4,9 @@
  * - `getToken`: a warm `TokenManager.getToken` vs an async `Map` lookup;
  * - `aqcFetch`: `createAqcFetch` over a no-op transport vs a plain `fetch` call (same no-op
  *   transport) with a fixed `Authorization` header, for a GET and a POST with a JSON body;
- * - `gateway`: the gateway's `fetch` handler over a no-op transport vs the bare proxy's
- *   handler over the same transport (no sockets: only the code in between).
+ * - `gateway`, `gateway POST`: the gateway's `fetch` handler over a no-op transport vs the
+ *   bare proxy's handler over the same transport (no sockets: only the code in between), for
+ *   a GET and for a POST with a JSON body and its `Content-Length`.
  *
  * Run: `deno task bench:hot`.
  *
@@ -143,6 +144,30 @@ bench("gateway handler (createGateway)", { group: "gateway" }, async () => {
   const { promise: completed, resolve } = Promise.withResolvers<void>();
   const response = await gateway.fetch(
     new Request(GATEWAY_URL, { headers: callerHeaders }),
+    { completed },
+  );
+  if (response.status !== 200) throw new Error(`gateway answered ${response.status}`);
+  await response.body?.cancel();
+  resolve();
+});
+
+const pricingHeaders = {
+  ...callerHeaders,
+  "content-type": "application/json",
+  // As a server hands it over: a declared length, which the body limit trusts.
+  "content-length": String(new TextEncoder().encode(BODY).length),
+};
+const GATEWAY_PRICING_URL = `http://127.0.0.1:8000/aqc/${DEFAULT_OFFICE_ID}${PRICING}`;
+bench("floor: bare proxy handler, POST", { group: "gateway POST", baseline: true }, async () => {
+  const response = await bare(
+    new Request(GATEWAY_PRICING_URL, { method: "POST", headers: pricingHeaders, body: BODY }),
+  );
+  await response.body?.cancel();
+});
+bench("gateway handler (createGateway), POST", { group: "gateway POST" }, async () => {
+  const { promise: completed, resolve } = Promise.withResolvers<void>();
+  const response = await gateway.fetch(
+    new Request(GATEWAY_PRICING_URL, { method: "POST", headers: pricingHeaders, body: BODY }),
     { completed },
   );
   if (response.status !== 200) throw new Error(`gateway answered ${response.status}`);

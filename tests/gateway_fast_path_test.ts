@@ -1,6 +1,6 @@
 /**
- * The gateway's fast path (warm callers' proxied requests without a body skip Hono) must
- * answer exactly as the Hono route does. Two gateways over the same simulator, one with a
+ * The gateway's fast path (warm callers' proxied requests skip Hono) must answer exactly as
+ * the Hono route does. Two gateways over the same simulator, one with a
  * pass-through telemetry hook (telemetry always takes the Hono app), one without (the fast
  * path): every request below goes to both, after each key was verified once, and the
  * answers must match in status, body, headers and log lines.
@@ -62,6 +62,7 @@ Deno.test("the fast path answers every request exactly as the Hono route does", 
     AQC_CLIENT_ID: DEFAULT_CLIENT_ID,
     AQC_CLIENT_SECRET: DEFAULT_CLIENT_SECRET,
     AQC_GATEWAY_KEYS: JSON.stringify([narrow.entry, wide.entry]),
+    AQC_MAX_BODY_BYTES: "64",
   });
   // One token manager each: both gateways then live through the same token history.
   const tokens = new TokenManager({ credentials: config.credentials });
@@ -74,19 +75,37 @@ Deno.test("the fast path answers every request exactly as the Hono route does", 
     log: (entry) => logs.hono.push(entry),
   });
   const keys = { narrow: narrow.key, wide: wide.key };
-  const send = async (
-    gateway: typeof fast,
-    path: string,
-    init: { method?: string; key?: keyof typeof keys; headers?: Record<string, string> },
-  ) =>
+  interface Variant {
+    method?: string;
+    key?: keyof typeof keys;
+    headers?: Record<string, string>;
+    /** A fresh body per request (a stream is read once). */
+    body?: () => BodyInit;
+  }
+  const send = async (gateway: typeof fast, path: string, init: Variant) =>
     await seen(
       await gateway.fetch(
         new Request(`http://127.0.0.1:8000${path}`, {
           method: init.method ?? "GET",
           headers: { authorization: `Bearer ${keys[init.key ?? "narrow"]}`, ...init.headers },
+          body: init.body?.() ?? null,
         }),
       ),
     );
+  const chunks = (...texts: string[]) => () =>
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const text of texts) controller.enqueue(new TextEncoder().encode(text));
+        controller.close();
+      },
+    });
+  const breaksOff = () =>
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new Uint8Array(8));
+        controller.error(new TypeError("connection reset by the caller"));
+      },
+    });
   // Verify both keys once on both gateways: from now on the fast one skips Hono.
   for (const key of ["narrow", "wide"] as const) {
     for (const gateway of [fast, hono]) await send(gateway, `/aqc/${OFFICE}${SEARCH}`, { key });
@@ -111,20 +130,27 @@ Deno.test("the fast path answers every request exactly as the Hono route does", 
     `/aqc/${OFFICE}//v1/echo/x`,
     `/aqc/${OFFICE}/v1/echo/%ZZ`,
   ];
-  const variants: { method?: string; key?: "narrow" | "wide"; headers?: Record<string, string> }[] =
-    [
-      {},
-      { method: "DELETE" },
-      { method: "OPTIONS" },
-      { method: "HEAD" },
-      { method: "PUT" },
-      { key: "wide" },
-      { headers: { host: "evil.example/aqc/OTHER1234" } },
-      {
-        headers: { cookie: "a=b", "x-forwarded-for": "1.2.3.4", "x-request-id": 'caller "1" \\ x' },
-      },
-      { headers: { accept: "application/json", "ama-client-ref": "ref-1" } },
-    ];
+  const variants: Variant[] = [
+    {},
+    // Bodies: within the limit of 64 bytes, over it (declared or streamed), broken off.
+    { method: "POST", headers: { "content-type": "application/json" }, body: () => '{"a":1}' },
+    { method: "PUT", body: () => "x".repeat(65) },
+    { method: "POST", headers: { "content-length": "3" }, body: () => "abc" },
+    { method: "PATCH", body: chunks("y".repeat(40), "y".repeat(24)) },
+    { method: "POST", body: chunks("z".repeat(40), "z".repeat(40)) },
+    { method: "DELETE", body: () => "gone" },
+    { method: "POST", body: breaksOff },
+    { method: "DELETE" },
+    { method: "OPTIONS" },
+    { method: "HEAD" },
+    { method: "PUT" },
+    { key: "wide" },
+    { headers: { host: "evil.example/aqc/OTHER1234" } },
+    {
+      headers: { cookie: "a=b", "x-forwarded-for": "1.2.3.4", "x-request-id": 'caller "1" \\ x' },
+    },
+    { headers: { accept: "application/json", "ama-client-ref": "ref-1" } },
+  ];
   const faults: (KnobsUpdate | undefined)[] = [
     undefined,
     { apiFailure: { mode: "status", status: 500 } },

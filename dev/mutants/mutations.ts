@@ -34,6 +34,8 @@ const CALLER_AUTH = "src/gateway/caller_auth.ts";
 
 const T = {
   fastPath: "tests/gateway_fast_path_test.ts",
+  bodyLimit: "src/gateway/body_limit_test.ts",
+  warmAuth: "tests/gateway_warm_auth_test.ts",
   aqcPath: "tests/aqc_path_test.ts",
   timeoutsAlive: "tests/aqc_fetch_timeout_test.ts",
   manager: "tests/token_manager_test.ts",
@@ -681,6 +683,22 @@ export const MUTATIONS: readonly Mutation[] = [
     find: 'if (office.includes("%") || office.includes("?")',
     replace: 'if (office.includes("?")',
     tests: [T.fastPath],
+  },
+  {
+    name: "fast-path-skips-body-limit",
+    kind: "body limit",
+    file: "src/gateway/create_gateway.ts",
+    find: "if (bounded === undefined) return labelRequest(tooLarge(), proxied.requestId);",
+    replace: "if (bounded === undefined) return await proxy(proxied);",
+    tests: [T.fastPath, T.warmAuth],
+  },
+  {
+    name: "body-limit-trusts-length-beside-chunked",
+    kind: "body limit",
+    file: "src/gateway/body_limit.ts",
+    find: '&& !headers.has("transfer-encoding")',
+    replace: "",
+    tests: [T.bodyLimit],
   },
   {
     name: "remembered-path-skips-fragment-check",

@@ -20,8 +20,8 @@ import {
 } from "./caller_auth.ts";
 import { withinBodyLimit } from "./body_limit.ts";
 import { warmProxyRequest } from "./fast_path.ts";
-import { createProxy, type RequestIds } from "./proxy.ts";
-import { callerRequestId, requestPolicy } from "./request_policy.ts";
+import { createProxy, type ProxyRequest, type RequestIds } from "./proxy.ts";
+import { callerRequestId, labelRequest, requestPolicy } from "./request_policy.ts";
 import { problem } from "./problem.ts";
 import { problemFromError } from "./problem_from_error.ts";
 import { createTokenManager, type CreateTokenManagerOptions } from "./token_manager.ts";
@@ -311,10 +311,10 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   app.onError((error, c) => fail(error, idsOf(c)));
 
   // Without telemetry (whose middleware wraps every request in a span), a warm caller's
-  // proxied request without a body skips Hono: routing, context, middleware composition
-  // and the layers of the policy cost several microseconds per request (bench/PROFILES.md).
-  // Anything else (a first request of a key, a body to limit, HEAD, any other route, any
-  // doubt about the path) goes through the app, which answers it the same way.
+  // proxied request skips Hono: routing, context, middleware composition and the layers of
+  // the policy cost several microseconds per request (bench/PROFILES.md). A body is held to
+  // the same limit first. Anything else (a first request of a key, HEAD, any other route,
+  // any doubt about the path) goes through the app, which answers it the same way.
   // Hono's own ExecutionContext type asks for more than the gateway uses (`props`).
   const slow: GatewayApp = app;
   if (telemetry !== undefined) return slow;
@@ -325,18 +325,34 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   ): Response | Promise<Response> => {
     const warm = warmProxyRequest(request, verifier);
     if (warm === undefined) return slow.fetch(request, env, executionCtx);
-    const requestId = crypto.randomUUID();
     const completed = (env as { completed?: unknown } | undefined)?.completed;
-    return proxy({
+    const proxied: ProxyRequest = {
       request,
       key: warm.key,
       office: warm.office,
-      requestId,
+      requestId: crypto.randomUUID(),
       completed: completed instanceof Promise ? completed : undefined,
       waitUntil: executionCtx === undefined
         ? undefined
         : (promise) => executionCtx.waitUntil(promise),
-    });
+    };
+    return request.body === null ? proxy(proxied) : proxyWithBody(proxied);
+  };
+  /** A body goes through the same limit as on the Hono route, with the same answers. */
+  const proxyWithBody = async (proxied: ProxyRequest): Promise<Response> => {
+    let bounded: Request | undefined;
+    try {
+      bounded = await withinBodyLimit(proxied.request, config.maxBodyBytes);
+    } catch (error) {
+      const ids = {
+        requestId: proxied.requestId,
+        headers: proxied.request.headers,
+        key: proxied.key,
+      };
+      return labelRequest(fail(error, ids), proxied.requestId);
+    }
+    if (bounded === undefined) return labelRequest(tooLarge(), proxied.requestId);
+    return await proxy({ ...proxied, request: bounded });
   };
   return {
     fetch: handle,

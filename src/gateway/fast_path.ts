@@ -1,5 +1,5 @@
 /**
- * Which requests may skip Hono: a warm caller's proxied request without a body. The test is
+ * Which requests may skip Hono: a warm caller's proxied request. The test is
  * deliberately narrow; whatever it leaves out goes through the Hono app, which routes it to
  * the same proxy function (`proxy.ts`) or answers it otherwise.
  *
@@ -22,7 +22,8 @@ const PREFIX = "/aqc/";
  * Taken only when the URL's path starts with `/aqc/{office}/` literally, with an office
  * segment free of `%` (so Hono's decoded `:office` param would be the same text) and no
  * query before its end; the method is served; the caller's key was verified before
- * (`GatewayKeyVerifier.known`); and there is no body (the body limit is Hono middleware).
+ * (`GatewayKeyVerifier.known`). A body is the caller of this function's to limit
+ * (`withinBodyLimit`, as on the Hono route).
  * Hono's router matches exactly these paths to `/aqc/:office/*`, and no other route of the
  * gateway starts with `/aqc/`.
  *
@@ -45,6 +46,5 @@ export function warmProxyRequest(
   if (office.includes("%") || office.includes("?") || office.includes("#")) return undefined;
   const presented = bearerValue(request.headers.get("authorization"));
   const key = presented === undefined ? undefined : verifier.known(presented);
-  if (key === undefined || request.body !== null) return undefined;
-  return { key, office };
+  return key === undefined ? undefined : { key, office };
 }
