@@ -35,6 +35,7 @@ const CALLER_AUTH = "src/gateway/caller_auth.ts";
 const T = {
   fastPath: "tests/gateway_fast_path_test.ts",
   bodyLimit: "src/gateway/body_limit_test.ts",
+  deadStore: "tests/redteam_dead_store_test.ts",
   warmAuth: "tests/gateway_warm_auth_test.ts",
   aqcPath: "tests/aqc_path_test.ts",
   timeoutsAlive: "tests/aqc_fetch_timeout_test.ts",
@@ -699,6 +700,22 @@ export const MUTATIONS: readonly Mutation[] = [
     find: '&& !headers.has("transfer-encoding")',
     replace: "",
     tests: [T.bodyLimit],
+  },
+  {
+    name: "store-never-paused",
+    kind: "store pause",
+    file: "src/token/shared_cache.ts",
+    find: "this.#pausedUntil = now + STORE_PAUSE_TIMEOUTS * this.#timeoutMs;",
+    replace: "void STORE_PAUSE_TIMEOUTS;",
+    tests: [T.deadStore],
+  },
+  {
+    name: "store-pause-skips-release",
+    kind: "store pause",
+    file: "src/token/shared_cache.ts",
+    find: "(store) => store.releaseLease(id, this.#owner()),\n      true,",
+    replace: "(store) => store.releaseLease(id, this.#owner()),\n      false,",
+    tests: [T.deadStore],
   },
   {
     name: "remembered-path-skips-fragment-check",
