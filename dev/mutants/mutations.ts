@@ -36,6 +36,8 @@ const T = {
   fastPath: "tests/gateway_fast_path_test.ts",
   bodyLimit: "src/gateway/body_limit_test.ts",
   deadStore: "tests/redteam_dead_store_test.ts",
+  bodyMemory: "tests/gateway_body_memory_test.ts",
+  readAtMost: "src/read_at_most_test.ts",
   warmAuth: "tests/gateway_warm_auth_test.ts",
   aqcPath: "tests/aqc_path_test.ts",
   timeoutsAlive: "tests/aqc_fetch_timeout_test.ts",
@@ -700,6 +702,24 @@ export const MUTATIONS: readonly Mutation[] = [
     find: '&& !headers.has("transfer-encoding")',
     replace: "",
     tests: [T.bodyLimit],
+  },
+  {
+    name: "body-reader-keeps-chunks",
+    kind: "body limit",
+    file: "src/read_at_most.ts",
+    find: "buffer.set(value, size);",
+    // The chunks stay referenced, as when the reader kept a list of them.
+    replace:
+      "buffer.set(value, size);\n      ((globalThis as { kept?: Uint8Array[] }).kept ??= []).push(value);",
+    tests: [T.bodyMemory],
+  },
+  {
+    name: "body-reader-returns-view",
+    kind: "body limit",
+    file: "src/read_at_most.ts",
+    find: "return buffer.slice(0, size);",
+    replace: "return buffer.subarray(0, size);",
+    tests: [T.readAtMost],
   },
   {
     name: "store-never-paused",
