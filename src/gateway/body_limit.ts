@@ -1,9 +1,9 @@
 /**
  * The proxy's request-body limit (`AQC_MAX_BODY_BYTES`). Replaces Hono's `bodyLimit`
- * middleware with the same rules: a declared `Content-Length` (without
- * `Transfer-Encoding`) is trusted, since the runtime's HTTP server holds the body to it; any
- * other body is read up to the limit and handed on as bytes, because AQC must see either the
- * whole body or none of it.
+ * middleware: a declared `Content-Length` (without `Transfer-Encoding`) over the limit is
+ * refused before anything is read; every other body is read up to the limit and handed on
+ * as bytes, because AQC must see the whole body or none of it (and `createAqcFetch` holds
+ * a body for its one replay after a 401 anyway).
  *
  * @module
  */
@@ -13,24 +13,37 @@ import { readBytesAtMost } from "../read_at_most.ts";
 const DECIMAL = /^[0-9]{1,15}$/;
 
 /**
- * The request with its body within `maxBytes`, or `undefined` when the body is larger.
+ * Why a body is not forwarded: `too_large` (413), or `broken`: it stopped arriving (the
+ * caller went away mid-body, or broke its framing), which is not the gateway's failure.
+ */
+export type BodyRefusal = "too_large" | "broken";
+
+/**
+ * The request with its body read and within `maxBytes`, or why not.
  *
  * @param request The caller's request.
  * @param maxBytes Most body bytes accepted.
- * @returns The request to forward (the same one unless its body had to be read), or
- *   `undefined` for a body over the limit. A body that fails to arrive rejects.
+ * @returns The request to forward (the same one when it has no body), or the refusal.
  */
 export async function withinBodyLimit(
   request: Request,
   maxBytes: number,
-): Promise<Request | undefined> {
+): Promise<Request | BodyRefusal> {
   const body = request.body;
   if (body === null) return request;
   const headers = request.headers;
   const declared = headers.get("content-length");
-  if (declared !== null && DECIMAL.test(declared) && !headers.has("transfer-encoding")) {
-    return Number(declared) > maxBytes ? undefined : request;
+  if (
+    declared !== null && DECIMAL.test(declared) && !headers.has("transfer-encoding") &&
+    Number(declared) > maxBytes
+  ) {
+    return "too_large";
   }
-  const bytes = await readBytesAtMost(body, maxBytes);
-  return bytes === undefined ? undefined : new Request(request, { body: bytes });
+  let bytes: Uint8Array<ArrayBuffer> | undefined;
+  try {
+    bytes = await readBytesAtMost(body, maxBytes);
+  } catch {
+    return "broken";
+  }
+  return bytes === undefined ? "too_large" : new Request(request, { body: bytes });
 }

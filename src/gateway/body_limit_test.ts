@@ -20,80 +20,82 @@ function post(body: BodyInit, headers: Record<string, string> = {}): Request {
   return new Request(URL_, { method: "POST", body, headers });
 }
 
+/** The forwarded body's text, or the refusal. */
+async function outcome(request: Request, limit: number): Promise<string> {
+  const bounded = await withinBodyLimit(request, limit);
+  return typeof bounded === "string" ? bounded : `forwarded ${await bounded.text()}`;
+}
+
 Deno.test("withinBodyLimit: a request without a body is handed on as it is", async () => {
   const request = new Request(URL_);
   assert.equal(await withinBodyLimit(request, 0), request);
 });
 
-Deno.test("withinBodyLimit: a declared Content-Length decides without reading", async () => {
-  const fits = post("x".repeat(10), { "content-length": "10" });
-  assert.equal(await withinBodyLimit(fits, 10), fits, "the same request, body untouched");
-  assert.equal(fits.bodyUsed, false);
+Deno.test("withinBodyLimit: a declared Content-Length over the limit is refused unread", async () => {
   const over = post("x".repeat(11), { "content-length": "11" });
-  assert.equal(await withinBodyLimit(over, 10), undefined);
+  assert.equal(await withinBodyLimit(over, 10), "too_large");
   assert.equal(over.bodyUsed, false, "nothing read to refuse it");
+  const fits = post("x".repeat(10), { "content-length": "10" });
+  assert.equal(await outcome(fits, 10), `forwarded ${"x".repeat(10)}`);
+});
+
+Deno.test("withinBodyLimit: a declared length is not believed over the bytes that arrive", async () => {
+  // In-process requests (a mount, `gateway.request`) are not held to their length by a
+  // server: the bytes are counted whatever the header says.
+  assert.equal(await outcome(post("y".repeat(16), { "content-length": "3" }), 10), "too_large");
 });
 
 Deno.test("withinBodyLimit: a streamed body is read up to the limit and handed on whole", async () => {
   const { body } = streamOf(4, 3, 3);
-  const bounded = await withinBodyLimit(post(body), 10);
-  assert.ok(bounded !== undefined);
+  const bounded = await withinBodyLimit(post(body, { "content-type": "application/json" }), 10);
+  assert.ok(typeof bounded !== "string");
   assert.equal(bounded.method, "POST");
   assert.equal(bounded.url, URL_);
+  assert.equal(bounded.headers.get("content-type"), "application/json");
   assert.equal(await bounded.text(), "BBBBCCCDDD");
 });
 
 Deno.test("withinBodyLimit: a streamed body over the limit stops being read", async () => {
   const { body, pulled } = streamOf(6, 6, 6, 6, 6);
-  assert.equal(await withinBodyLimit(post(body), 10), undefined);
+  assert.equal(await withinBodyLimit(post(body), 10), "too_large");
   assert.ok(pulled() <= 3, `read ${pulled()} of 5 chunks: not to the end`);
 });
 
-Deno.test("withinBodyLimit: Content-Length is not trusted beside Transfer-Encoding or when not decimal", async () => {
+Deno.test("withinBodyLimit: a length beside Transfer-Encoding, or not in digits, refuses nothing unread", async () => {
   for (
     const headers of [
-      { "content-length": "1", "transfer-encoding": "chunked" },
-      { "content-length": "1e1" },
+      { "content-length": "100", "transfer-encoding": "chunked" },
+      { "content-length": "1e3" },
       { "content-length": "-5" },
-      { "content-length": "0x1" },
+      { "content-length": "0x100" },
       { "content-length": "" },
     ]
   ) {
-    const { body } = streamOf(8, 8);
-    assert.equal(
-      await withinBodyLimit(post(body, headers), 10),
-      undefined,
-      JSON.stringify(headers),
-    );
-    const small = streamOf(2, 2);
-    const bounded = await withinBodyLimit(post(small.body, headers), 10);
-    assert.equal(await bounded?.text(), "BBCC", JSON.stringify(headers));
+    const label = JSON.stringify(headers);
+    assert.equal(await outcome(post(streamOf(2, 2).body, headers), 10), "forwarded BBCC", label);
+    assert.equal(await outcome(post(streamOf(8, 8).body, headers), 10), "too_large", label);
   }
 });
 
-Deno.test("withinBodyLimit: a body that breaks off rejects (the gateway answers it as a failure)", async () => {
+Deno.test("withinBodyLimit: a body that breaks off is 'broken', not a failure", async () => {
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       controller.enqueue(new Uint8Array(2));
       controller.error(new TypeError("connection reset"));
     },
   });
-  await assert.rejects(() => withinBodyLimit(post(body), 10), TypeError);
+  assert.equal(await withinBodyLimit(post(body), 10), "broken");
 });
 
-Deno.test("withinBodyLimit: refuses and forwards exactly what Hono's bodyLimit does, but for non-decimal lengths", async () => {
+Deno.test("withinBodyLimit: refuses and forwards what Hono's bodyLimit does, but for lengths that lie", async () => {
   const { Hono } = await import("@hono/hono/tiny");
   const { bodyLimit } = await import("@hono/hono/body-limit");
   const limit = 10;
   const hono = new Hono().post(
     "*",
-    bodyLimit({ maxSize: limit, onError: (c) => c.text("too large", 413) }),
-    async (c) => c.text(await c.req.raw.text()),
+    bodyLimit({ maxSize: limit, onError: (c) => c.text("too_large", 413) }),
+    async (c) => c.text(`forwarded ${await c.req.raw.text()}`),
   );
-  const ours = async (request: Request): Promise<[number, string]> => {
-    const bounded = await withinBodyLimit(request, limit);
-    return bounded === undefined ? [413, "too large"] : [200, await bounded.text()];
-  };
   const shapes: [string, () => Request][] = [];
   for (const size of [0, 1, 9, 10, 11, 64]) {
     const text = "z".repeat(size);
@@ -114,11 +116,13 @@ Deno.test("withinBodyLimit: refuses and forwards exactly what Hono's bodyLimit d
   }
   for (const [name, make] of shapes) {
     const theirs = await hono.request(make());
-    assert.deepEqual(await ours(make()), [theirs.status, await theirs.text()], name);
+    assert.equal(await outcome(make(), limit), await theirs.text(), name);
   }
-  // The one difference, on purpose: Hono's parseInt reads "1e1" as 1 and forwards 16 bytes
-  // under a limit of 10; a length that is not plain digits is counted instead.
-  const odd = () => post(streamOf(8, 8).body, { "content-length": "1e1" });
-  assert.equal((await hono.request(odd())).status, 200);
-  assert.deepEqual(await ours(odd()), [413, "too large"]);
+  // The differences, on purpose: Hono believes a length of 3 (or "1e1", by parseInt) and
+  // forwards the 16 bytes that come; here the bytes are counted.
+  for (const length of ["3", "1e1"]) {
+    const lying = () => post(streamOf(8, 8).body, { "content-length": length });
+    assert.equal((await hono.request(lying())).status, 200, length);
+    assert.equal(await outcome(lying(), limit), "too_large", length);
+  }
 });

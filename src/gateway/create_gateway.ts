@@ -18,7 +18,7 @@ import {
   GatewayKeyVerifier,
   keyAllowsOffice,
 } from "./caller_auth.ts";
-import { withinBodyLimit } from "./body_limit.ts";
+import { type BodyRefusal, withinBodyLimit } from "./body_limit.ts";
 import { warmProxyRequest } from "./fast_path.ts";
 import { createProxy, type ProxyRequest, type RequestIds } from "./proxy.ts";
 import { callerRequestId, labelRequest, requestPolicy } from "./request_policy.ts";
@@ -212,8 +212,15 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   };
   const verifier = new GatewayKeyVerifier(config.gatewayKeys);
   const callerAuth = callerAuthMiddleware(verifier, unauthorized);
-  const tooLarge = (): Response =>
-    problem("payload_too_large", `Request body exceeds ${config.maxBodyBytes} bytes`);
+  /**
+   * A body over the limit is a 413; one that stopped arriving (the caller hung up mid-body,
+   * or broke its framing) is answered like a caller gone before the answer, 499 and no log
+   * line: it is not the gateway's failure, and a caller must not fill its error log.
+   */
+  const refusedBody = (refusal: BodyRefusal): Response =>
+    refusal === "too_large"
+      ? problem("payload_too_large", `Request body exceeds ${config.maxBodyBytes} bytes`)
+      : new Response(null, { status: 499 });
   const own = ownRouteHeaders;
 
   /**
@@ -227,8 +234,8 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
     const limited = async (): Promise<void> => {
       if (c.req.raw.body === null) return await next();
       const bounded = await withinBodyLimit(c.req.raw, config.maxBodyBytes);
-      if (bounded === undefined) {
-        c.res = tooLarge();
+      if (typeof bounded === "string") {
+        c.res = refusedBody(bounded);
         return;
       }
       c.req.raw = bounded;
@@ -340,18 +347,8 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   };
   /** A body goes through the same limit as on the Hono route, with the same answers. */
   const proxyWithBody = async (proxied: ProxyRequest): Promise<Response> => {
-    let bounded: Request | undefined;
-    try {
-      bounded = await withinBodyLimit(proxied.request, config.maxBodyBytes);
-    } catch (error) {
-      const ids = {
-        requestId: proxied.requestId,
-        headers: proxied.request.headers,
-        key: proxied.key,
-      };
-      return labelRequest(fail(error, ids), proxied.requestId);
-    }
-    if (bounded === undefined) return labelRequest(tooLarge(), proxied.requestId);
+    const bounded = await withinBodyLimit(proxied.request, config.maxBodyBytes);
+    if (typeof bounded === "string") return labelRequest(refusedBody(bounded), proxied.requestId);
     return await proxy({ ...proxied, request: bounded });
   };
   return {
