@@ -19,18 +19,26 @@ const FIRST_BUFFER = 16 * 1024;
  *
  * @param body The stream to read.
  * @param limit Most bytes accepted.
+ * @param signal Stops the reading (the stream is cancelled, and the call rejects with the
+ *   signal's reason), e.g. a deadline for a body that trickles in.
  * @returns The bytes, or `undefined` past the limit.
  */
 export async function readBytesAtMost(
   body: ReadableStream<Uint8Array>,
   limit: number,
+  signal?: AbortSignal,
 ): Promise<Uint8Array<ArrayBuffer> | undefined> {
   const reader = body.getReader();
+  // A cancelled reader ends its pending read as if the stream were done: the signal is
+  // checked after every read, so that a cut-off body is never taken for a whole one.
+  const stop = (): void => void reader.cancel(signal?.reason).catch(() => {});
+  signal?.addEventListener("abort", stop, { once: true });
   let buffer = new Uint8Array(Math.min(limit, FIRST_BUFFER));
   let size = 0;
   try {
     for (;;) {
       const { done, value } = await reader.read();
+      signal?.throwIfAborted();
       if (done) break;
       if (size + value.byteLength > limit) return undefined;
       if (size + value.byteLength > buffer.byteLength) {
@@ -44,6 +52,7 @@ export async function readBytesAtMost(
       size += value.byteLength;
     }
   } finally {
+    signal?.removeEventListener("abort", stop);
     // Cancels whatever is left (nothing, after the end); never awaited: a tee's branch
     // resolves its cancel only once the other branch is done too.
     reader.cancel().catch(() => {});

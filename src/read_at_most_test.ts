@@ -59,3 +59,16 @@ Deno.test("readTextAtMost: a character split across chunks decodes whole", async
   });
   assert.equal(await readTextAtMost(body, 3), "€");
 });
+
+Deno.test("readBytesAtMost: a signal stops the reading with its reason, never with part of the body", async () => {
+  const stop = new AbortController();
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new Uint8Array([1, 2, 3]));
+      // Then nothing: the read waits until the signal fires.
+    },
+  });
+  const reading = readBytesAtMost(body, 100, stop.signal);
+  setTimeout(() => stop.abort(new RangeError("too slow")), 10);
+  await assert.rejects(reading, RangeError);
+});

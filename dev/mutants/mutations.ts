@@ -36,7 +36,7 @@ const T = {
   fastPath: "tests/gateway_fast_path_test.ts",
   bodyLimit: "src/gateway/body_limit_test.ts",
   deadStore: "tests/redteam_dead_store_test.ts",
-  bodyMemory: "tests/gateway_body_memory_test.ts",
+  bodyAbuse: "tests/gateway_body_abuse_test.ts",
   readAtMost: "src/read_at_most_test.ts",
   warmAuth: "tests/gateway_warm_auth_test.ts",
   aqcPath: "tests/aqc_path_test.ts",
@@ -551,8 +551,9 @@ export const MUTATIONS: readonly Mutation[] = [
     name: "body-limit-ignored",
     kind: "gateway limits",
     file: "src/gateway/create_gateway.ts",
-    find: "maxSize: config.maxBodyBytes,",
-    replace: "maxSize: config.maxBodyBytes * 1024,",
+    // The Hono route's limit (first requests of a key); the fast path's has its own mutation.
+    find: "c.req.raw,\n        config.maxBodyBytes,",
+    replace: "c.req.raw,\n        config.maxBodyBytes * 1024,",
     tests: [T.gateway],
   },
   // --- budgets: eviction window, bounded offices, new-office budget, breaker -------
@@ -711,7 +712,7 @@ export const MUTATIONS: readonly Mutation[] = [
     // The chunks stay referenced, as when the reader kept a list of them.
     replace:
       "buffer.set(value, size);\n      ((globalThis as { kept?: Uint8Array[] }).kept ??= []).push(value);",
-    tests: [T.bodyMemory],
+    tests: [T.bodyAbuse],
   },
   {
     name: "body-reader-returns-view",

@@ -13,21 +13,25 @@ import { readBytesAtMost } from "../read_at_most.ts";
 const DECIMAL = /^[0-9]{1,15}$/;
 
 /**
- * Why a body is not forwarded: `too_large` (413), or `broken`: it stopped arriving (the
- * caller went away mid-body, or broke its framing), which is not the gateway's failure.
+ * Why a body is not forwarded: `too_large` (413); `broken`: it stopped arriving (the
+ * caller went away mid-body, or broke its framing); `slow`: it did not arrive within the
+ * deadline (a caller trickling it in holds a connection and its bytes). Neither of the last
+ * two is the gateway's failure.
  */
-export type BodyRefusal = "too_large" | "broken";
+export type BodyRefusal = "too_large" | "broken" | "slow";
 
 /**
  * The request with its body read and within `maxBytes`, or why not.
  *
  * @param request The caller's request.
  * @param maxBytes Most body bytes accepted.
+ * @param deadlineMs Most time the whole body may take to arrive.
  * @returns The request to forward (the same one when it has no body), or the refusal.
  */
 export async function withinBodyLimit(
   request: Request,
   maxBytes: number,
+  deadlineMs: number,
 ): Promise<Request | BodyRefusal> {
   const body = request.body;
   if (body === null) return request;
@@ -40,10 +44,14 @@ export async function withinBodyLimit(
     return "too_large";
   }
   let bytes: Uint8Array<ArrayBuffer> | undefined;
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), deadlineMs);
   try {
-    bytes = await readBytesAtMost(body, maxBytes);
+    bytes = await readBytesAtMost(body, maxBytes, deadline.signal);
   } catch {
-    return "broken";
+    return deadline.signal.aborted ? "slow" : "broken";
+  } finally {
+    clearTimeout(timer);
   }
   return bytes === undefined ? "too_large" : new Request(request, { body: bytes });
 }

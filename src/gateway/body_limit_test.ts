@@ -2,6 +2,8 @@ import assert from "../../tests/helpers/assert.ts";
 import { withinBodyLimit } from "./body_limit.ts";
 
 const URL_ = "http://gateway.test/aqc/NCE1A0955/v1/x";
+/** Long enough for every body below but the trickling one. */
+const DEADLINE = 10_000;
 
 function streamOf(...sizes: number[]): { body: ReadableStream<Uint8Array>; pulled: () => number } {
   let pulled = 0;
@@ -22,18 +24,18 @@ function post(body: BodyInit, headers: Record<string, string> = {}): Request {
 
 /** The forwarded body's text, or the refusal. */
 async function outcome(request: Request, limit: number): Promise<string> {
-  const bounded = await withinBodyLimit(request, limit);
+  const bounded = await withinBodyLimit(request, limit, DEADLINE);
   return typeof bounded === "string" ? bounded : `forwarded ${await bounded.text()}`;
 }
 
 Deno.test("withinBodyLimit: a request without a body is handed on as it is", async () => {
   const request = new Request(URL_);
-  assert.equal(await withinBodyLimit(request, 0), request);
+  assert.equal(await withinBodyLimit(request, 0, DEADLINE), request);
 });
 
 Deno.test("withinBodyLimit: a declared Content-Length over the limit is refused unread", async () => {
   const over = post("x".repeat(11), { "content-length": "11" });
-  assert.equal(await withinBodyLimit(over, 10), "too_large");
+  assert.equal(await withinBodyLimit(over, 10, DEADLINE), "too_large");
   assert.equal(over.bodyUsed, false, "nothing read to refuse it");
   const fits = post("x".repeat(10), { "content-length": "10" });
   assert.equal(await outcome(fits, 10), `forwarded ${"x".repeat(10)}`);
@@ -47,7 +49,11 @@ Deno.test("withinBodyLimit: a declared length is not believed over the bytes tha
 
 Deno.test("withinBodyLimit: a streamed body is read up to the limit and handed on whole", async () => {
   const { body } = streamOf(4, 3, 3);
-  const bounded = await withinBodyLimit(post(body, { "content-type": "application/json" }), 10);
+  const bounded = await withinBodyLimit(
+    post(body, { "content-type": "application/json" }),
+    10,
+    DEADLINE,
+  );
   assert.ok(typeof bounded !== "string");
   assert.equal(bounded.method, "POST");
   assert.equal(bounded.url, URL_);
@@ -57,7 +63,7 @@ Deno.test("withinBodyLimit: a streamed body is read up to the limit and handed o
 
 Deno.test("withinBodyLimit: a streamed body over the limit stops being read", async () => {
   const { body, pulled } = streamOf(6, 6, 6, 6, 6);
-  assert.equal(await withinBodyLimit(post(body), 10), "too_large");
+  assert.equal(await withinBodyLimit(post(body), 10, DEADLINE), "too_large");
   assert.ok(pulled() <= 3, `read ${pulled()} of 5 chunks: not to the end`);
 });
 
@@ -84,7 +90,7 @@ Deno.test("withinBodyLimit: a body that breaks off is 'broken', not a failure", 
       controller.error(new TypeError("connection reset"));
     },
   });
-  assert.equal(await withinBodyLimit(post(body), 10), "broken");
+  assert.equal(await withinBodyLimit(post(body), 10, DEADLINE), "broken");
 });
 
 Deno.test("withinBodyLimit: refuses and forwards what Hono's bodyLimit does, but for lengths that lie", async () => {
@@ -125,4 +131,17 @@ Deno.test("withinBodyLimit: refuses and forwards what Hono's bodyLimit does, but
     assert.equal((await hono.request(lying())).status, 200, length);
     assert.equal(await outcome(lying(), limit), "too_large", length);
   }
+});
+
+Deno.test("withinBodyLimit: a body still trickling in at the deadline is 'slow', not forwarded in part", async () => {
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      // One byte now and then; never the end.
+      await new Promise((resolve) => setTimeout(resolve, sent++ === 0 ? 0 : 20));
+      controller.enqueue(new Uint8Array([65]));
+    },
+  });
+  assert.equal(await withinBodyLimit(post(body), 1_000, 100), "slow");
+  assert.ok(sent < 50, `${sent} pulls: the reading stopped at the deadline`);
 });

@@ -214,26 +214,31 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   const callerAuth = callerAuthMiddleware(verifier, unauthorized);
   /**
    * A body over the limit is a 413; one that stopped arriving (the caller hung up mid-body,
-   * or broke its framing) is answered like a caller gone before the answer, 499 and no log
-   * line: it is not the gateway's failure, and a caller must not fill its error log.
+   * or broke its framing) is answered like a caller gone before the answer, 499; one still
+   * trickling in after AQC_UPSTREAM_TIMEOUT_MS, 408. No log line for either: they are not
+   * the gateway's failures, and a caller must not fill its error log.
    */
   const refusedBody = (refusal: BodyRefusal): Response =>
     refusal === "too_large"
       ? problem("payload_too_large", `Request body exceeds ${config.maxBodyBytes} bytes`)
-      : new Response(null, { status: 499 });
+      : new Response(null, { status: refusal === "slow" ? 408 : 499 });
   const own = ownRouteHeaders;
 
   /**
    * The proxy route's single middleware: caller auth, then the body limit when there is a
-   * body (`withinBodyLimit`). A caller whose key was verified before is recognised here, parsing `Authorization`
-   * exactly as callerAuth does (see `bearerValue`), so a warm request skips two middleware
-   * layers and callerAuth's checks; anyone else goes through callerAuth, its hashing and its
-   * answers.
+   * body (`withinBodyLimit`). A caller whose key was verified before is recognised here,
+   * parsing `Authorization` exactly as callerAuth does (see `bearerValue`), so a warm request
+   * skips two middleware layers and callerAuth's checks; anyone else goes through
+   * callerAuth, its hashing and its answers.
    */
   const callerGuard: MiddlewareHandler<GatewayEnv> = async (c, next) => {
     const limited = async (): Promise<void> => {
       if (c.req.raw.body === null) return await next();
-      const bounded = await withinBodyLimit(c.req.raw, config.maxBodyBytes);
+      const bounded = await withinBodyLimit(
+        c.req.raw,
+        config.maxBodyBytes,
+        config.upstreamTimeoutMs,
+      );
       if (typeof bounded === "string") {
         c.res = refusedBody(bounded);
         return;
@@ -347,7 +352,11 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   };
   /** A body goes through the same limit as on the Hono route, with the same answers. */
   const proxyWithBody = async (proxied: ProxyRequest): Promise<Response> => {
-    const bounded = await withinBodyLimit(proxied.request, config.maxBodyBytes);
+    const bounded = await withinBodyLimit(
+      proxied.request,
+      config.maxBodyBytes,
+      config.upstreamTimeoutMs,
+    );
     if (typeof bounded === "string") return labelRequest(refusedBody(bounded), proxied.requestId);
     return await proxy({ ...proxied, request: bounded });
   };

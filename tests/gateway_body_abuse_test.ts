@@ -1,4 +1,6 @@
 /**
+ * Request bodies a caller with a key can abuse, over real HTTP.
+ *
  * A chunked request body of tiny chunks must not pin memory per chunk. Deno hands a request
  * body's chunks over as small views into 64 KiB buffers; the body limit kept every view
  * until the body ended, so each 1-byte chunk pinned 64 KiB: a caller with a key could send a
@@ -70,4 +72,52 @@ Deno.test("a body of 131,072 one-byte chunks holds no more than garbage does, no
   } finally {
     conn.close();
   }
+});
+
+Deno.test("a body trickling in past AQC_UPSTREAM_TIMEOUT_MS is a 408 either way in, unlogged", async () => {
+  await using served = await serveSimulator();
+  const { key, entry } = await generateGatewayKey("web", [OFFICE]);
+  const logged: unknown[] = [];
+  const gateway = createGateway(
+    loadConfig({
+      AQC_API_URL: served.url,
+      AQC_CLIENT_ID: DEFAULT_CLIENT_ID,
+      AQC_CLIENT_SECRET: DEFAULT_CLIENT_SECRET,
+      AQC_GATEWAY_KEYS: JSON.stringify([entry]),
+      AQC_UPSTREAM_TIMEOUT_MS: "300",
+    }),
+    { log: (line) => void logged.push(line) },
+  );
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    gateway.fetch,
+  );
+  const encoder = new TextEncoder();
+  // First while the key is cold (the Hono route), then warm (the fast path).
+  for (const way of ["Hono route", "fast path"]) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+    try {
+      await conn.write(encoder.encode(
+        `POST /aqc/${OFFICE}/v1/echo/slow HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+          `Authorization: Bearer ${key}\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nA\r\n`,
+      ));
+      // Then a byte every 50 ms, never the end, until the gateway answers.
+      const drip = setInterval(() => conn.write(encoder.encode("1\r\nA\r\n")).catch(() => {}), 50);
+      const head = new Uint8Array(1_024);
+      const n = await conn.read(head).finally(() => clearInterval(drip));
+      const status = new TextDecoder().decode(head.subarray(0, n ?? 0)).split("\r\n")[0];
+      assert.equal(status, "HTTP/1.1 408 Request Timeout", way);
+    } finally {
+      conn.close();
+    }
+    if (way === "Hono route") {
+      const warm = await fetch(`http://127.0.0.1:${server.addr.port}/aqc/${OFFICE}/v1/echo/x`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+      assert.equal(warm.status, 200);
+      await warm.body?.cancel();
+    }
+  }
+  assert.deepEqual(logged, []);
+  assert.equal(served.simulator.counters.apiRequests, 1, "only the warm-up reached AQC");
 });
