@@ -35,7 +35,6 @@ const CALLER_AUTH = "src/gateway/caller_auth.ts";
 const T = {
   fastPath: "tests/gateway_fast_path_test.ts",
   bodyLimit: "src/gateway/body_limit_test.ts",
-  deadStore: "tests/redteam_dead_store_test.ts",
   bodyAbuse: "tests/gateway_body_abuse_test.ts",
   readAtMost: "src/read_at_most_test.ts",
   warmAuth: "tests/gateway_warm_auth_test.ts",
@@ -692,7 +691,8 @@ export const MUTATIONS: readonly Mutation[] = [
     name: "fast-path-skips-body-limit",
     kind: "body limit",
     file: "src/gateway/create_gateway.ts",
-    find: 'if (typeof bounded === "string") return labelRequest(refusedBody(bounded), proxied.requestId);',
+    find:
+      'if (typeof bounded === "string") return labelRequest(refusedBody(bounded), proxied.requestId);',
     replace: 'if (typeof bounded === "string") return await proxy(proxied);',
     tests: [T.fastPath, T.warmAuth],
   },
@@ -721,22 +721,6 @@ export const MUTATIONS: readonly Mutation[] = [
     find: "return buffer.slice(0, size);",
     replace: "return buffer.subarray(0, size);",
     tests: [T.readAtMost],
-  },
-  {
-    name: "store-never-paused",
-    kind: "store pause",
-    file: "src/token/shared_cache.ts",
-    find: "this.#pausedUntil = now + STORE_PAUSE_TIMEOUTS * this.#timeoutMs;",
-    replace: "void STORE_PAUSE_TIMEOUTS;",
-    tests: [T.deadStore],
-  },
-  {
-    name: "store-pause-skips-release",
-    kind: "store pause",
-    file: "src/token/shared_cache.ts",
-    find: "(store) => store.releaseLease(id, this.#owner()),\n      true,",
-    replace: "(store) => store.releaseLease(id, this.#owner()),\n      false,",
-    tests: [T.deadStore],
   },
   {
     name: "remembered-path-skips-fragment-check",

@@ -90,7 +90,6 @@ export class TokenManager {
       emit: (event) => this.#emit(event),
       owner: () => this.#owner ??= crypto.randomUUID(),
       random: this.#o.random,
-      track: (work) => void this.#track(work),
     });
     this.#offices = new OfficeTable(this.#o.maxOffices);
     this.#issuer = new TokenIssuer(
@@ -242,14 +241,7 @@ export class TokenManager {
    * @returns `true` when the store answered.
    */
   async probeStore(): Promise<boolean> {
-    // Sent even while store calls are paused after a timeout: an answer ends the pause.
-    const probe = await this.#shared.call(
-      "-",
-      "read",
-      (store) => store.read("readiness-probe"),
-      true,
-    );
-    return probe.ok;
+    return (await this.#shared.read("-", "readiness-probe", false)).ok;
   }
 
   /**

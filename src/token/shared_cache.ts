@@ -1,8 +1,6 @@
 /**
  * The manager's side of the shared cache (L2): every store call bounded by a timeout and
  * turned into a miss on failure, the refresh lease, and waiting on a peer that holds it.
- * After a call times out, the store is left alone for a while (see
- * {@linkcode STORE_PAUSE_TIMEOUTS}).
  *
  * @module
  */
@@ -11,18 +9,6 @@ import type { StoredEntry, StoredFailure, StoredToken, TokenStore } from "../sto
 import { delay } from "./delay.ts";
 import { peerPollPauseMs } from "./schedule.ts";
 import type { AccessToken, TokenEvent } from "./types.ts";
-
-/**
- * After a store call times out, calls are skipped (a miss at once) for this many store
- * timeouts (5 s with the gateway's 500 ms): a store that does not answer cost every cold
- * office four timeouts in a row (read, lease, write, release; 2 s), and each later one
- * four more. "Timed out" is any failure after half the store timeout or more, so that a
- * store client's own timeout counts too; a fast failure (refused, an error answer) costs
- * no time and pauses nothing. The lease
- * release is never skipped, since a lease that timed out may still have landed; while the
- * store is paused it is sent in the background instead of awaited.
- */
-export const STORE_PAUSE_TIMEOUTS = 10;
 
 /** A store call's outcome: its value, or a miss (it failed or timed out; reported). */
 export type StoreResult<T> = { ok: true; value: T } | { ok: false };
@@ -65,8 +51,6 @@ export interface SharedCacheOptions {
   owner: () => string;
   /** Uniform in [0, 1). */
   random: () => number;
-  /** Registers background work (a lease release sent while the store is paused). */
-  track: (work: Promise<unknown>) => void;
 }
 
 /**
@@ -87,9 +71,6 @@ export class SharedCache {
   readonly #emit: (event: TokenEvent) => void;
   readonly #owner: () => string;
   readonly #random: () => number;
-  readonly #track: (work: Promise<unknown>) => void;
-  /** `performance.now()` until which store calls are skipped; 0 when not paused. */
-  #pausedUntil = 0;
 
   /**
    * Wraps a store.
@@ -102,12 +83,6 @@ export class SharedCache {
     this.#emit = options.emit;
     this.#owner = options.owner;
     this.#random = options.random;
-    this.#track = options.track;
-  }
-
-  /** Whether store calls are skipped now, after a recent timeout. */
-  get paused(): boolean {
-    return this.#pausedUntil !== 0 && performance.now() < this.#pausedUntil;
   }
 
   /** Timeout of one store call in ms. */
@@ -117,28 +92,18 @@ export class SharedCache {
 
   /**
    * Runs one store call within the store timeout; any failure is reported and a miss.
-   * While the store is paused after a timeout the call is skipped (reported, a miss), unless
-   * `always`.
    *
    * @param officeId The office it is for (events only).
    * @param operation Its name (events only).
    * @param call The call.
-   * @param always Sent even while the store is paused (the readiness probe, lease releases).
    * @returns The value, or a miss.
    */
   async call<T>(
     officeId: string,
     operation: string,
     call: (store: TokenStore) => Promise<T>,
-    always = false,
   ): Promise<StoreResult<T>> {
-    if (!always && this.paused) {
-      const message = "Store skipped: a store call timed out moments ago";
-      this.#emit({ type: "store_error", officeId, operation, message });
-      return { ok: false };
-    }
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const started = performance.now();
     try {
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(
@@ -147,16 +112,8 @@ export class SharedCache {
         );
       });
       const value = await Promise.race([call(this.#store), timeout]);
-      // An answer ends a pause at once: the store is back.
-      this.#pausedUntil = 0;
       return { ok: true, value };
     } catch (error) {
-      // A failure that took half the timeout or more (this timeout, or the store client's
-      // own) pauses the store; a fast one (refused, an error answer) costs nothing to repeat.
-      const now = performance.now();
-      if (now - started >= this.#timeoutMs / 2) {
-        this.#pausedUntil = now + STORE_PAUSE_TIMEOUTS * this.#timeoutMs;
-      }
       this.#emit({ type: "store_error", officeId, operation, message: storeErrorMessage(error) });
       return { ok: false };
     } finally {
@@ -201,21 +158,9 @@ export class SharedCache {
     );
   }
 
-  /**
-   * Releases the lease if this manager still holds it. Always sent (a lease whose
-   * acquisition timed out may have landed, and would stall every other isolate until its
-   * TTL); while the store is paused, in the background rather than awaited.
-   */
+  /** Releases the lease if this manager still holds it. */
   async releaseLease(officeId: string, id: string): Promise<void> {
-    const paused = this.paused;
-    const release = this.call(
-      officeId,
-      "releaseLease",
-      (store) => store.releaseLease(id, this.#owner()),
-      true,
-    );
-    if (paused) this.#track(release);
-    else await release;
+    await this.call(officeId, "releaseLease", (store) => store.releaseLease(id, this.#owner()));
   }
 
   /**
