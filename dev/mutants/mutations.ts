@@ -36,6 +36,7 @@ const T = {
   fastPath: "tests/gateway_fast_path_test.ts",
   bodyLimit: "src/gateway/body_limit_test.ts",
   bodyAbuse: "tests/gateway_body_abuse_test.ts",
+  deadStore: "tests/redteam_dead_store_test.ts",
   readAtMost: "src/read_at_most_test.ts",
   warmAuth: "tests/gateway_warm_auth_test.ts",
   aqcPath: "tests/aqc_path_test.ts",
@@ -721,6 +722,23 @@ export const MUTATIONS: readonly Mutation[] = [
     find: "return buffer.slice(0, size);",
     replace: "return buffer.subarray(0, size);",
     tests: [T.readAtMost],
+  },
+  {
+    name: "tail-always-in-background",
+    kind: "store tail",
+    file: "src/token/shared_cache.ts",
+    find: "const slow = (): boolean => this.#timeouts !== timeoutsBefore;",
+    replace:
+      "const slow = (): boolean => this.#timeouts === this.#timeouts + 0 || timeoutsBefore < 0;",
+    tests: [T.deadStore],
+  },
+  {
+    name: "tail-outside-wait-until",
+    kind: "store tail",
+    file: "src/token/manager.ts",
+    find: "waitUntil(pending.then(() => entry.tail, () => entry.tail).catch(() => undefined));",
+    replace: "waitUntil(pending.catch(() => undefined));",
+    tests: [T.deadStore],
   },
   {
     name: "remembered-path-skips-fragment-check",

@@ -147,7 +147,8 @@ export class TokenManager {
       // The flight is shared: if this caller goes away, the runtime must still finish it
       // for the others waiting on it.
       try {
-        waitUntil(pending.catch(() => undefined));
+        // With the flight's background write and release, if it left them (slow store).
+        waitUntil(pending.then(() => entry.tail, () => entry.tail).catch(() => undefined));
       } catch {
         // Outside a request some runtimes refuse waitUntil; the callers still await it.
       }
@@ -312,7 +313,7 @@ export class TokenManager {
       return;
     }
     const work = this.#track(
-      this.#flight(entry, true).then(
+      this.#flight(entry, true).finally(() => entry.tail).then(
         () => {
           entry.backgroundFailures = 0;
         },
@@ -384,6 +385,8 @@ export class TokenManager {
     const officeId = entry.officeId;
     this.#emit({ type: "refresh_started", officeId, background });
     const hooks = refreshHooks(entry, background, this.#o, this.#issuer, (e) => this.#emit(e));
-    return await this.#shared.refresh(officeId, await this.#id(entry), hooks);
+    return await this.#shared.refresh(officeId, await this.#id(entry), hooks, (work) => {
+      entry.tail = this.#track(work);
+    });
   }
 }

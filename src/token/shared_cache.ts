@@ -71,6 +71,8 @@ export class SharedCache {
   readonly #emit: (event: TokenEvent) => void;
   readonly #owner: () => string;
   readonly #random: () => number;
+  /** Store calls that timed out so far (see `refresh`: a timeout makes the tail background). */
+  #timeouts = 0;
 
   /**
    * Wraps a store.
@@ -104,6 +106,7 @@ export class SharedCache {
     call: (store: TokenStore) => Promise<T>,
   ): Promise<StoreResult<T>> {
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const started = performance.now();
     try {
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(
@@ -114,6 +117,8 @@ export class SharedCache {
       const value = await Promise.race([call(this.#store), timeout]);
       return { ok: true, value };
     } catch (error) {
+      // This timeout, or the store client's own one of about the same length.
+      if (performance.now() - started >= this.#timeoutMs * 0.9) this.#timeouts++;
       this.#emit({ type: "store_error", officeId, operation, message: storeErrorMessage(error) });
       return { ok: false };
     } finally {
@@ -219,13 +224,35 @@ export class SharedCache {
    * (or defer to, or wait for, the peer holding it), read L2 again once it is ours, and
    * only then ask the endpoint; share the token or the failure; always release the lease.
    *
+   * Once a store call of this refresh (or any other meanwhile) has timed out, the caller
+   * does not wait for the rest: the token or failure is written and the lease released in
+   * the background, in that order, handed to `tail`. A store that did not answer cost a
+   * cold office four timeouts in a row (read, lease, write, release; 2 s with the gateway),
+   * now two; every call is still made, so peers see what they saw before (a write before
+   * the release, nothing skipped).
+   *
    * @param officeId The office.
    * @param id Its entry id.
    * @param hooks The manager's judgement, L1 and token source.
+   * @param tail Takes the background write and release (tracked, and kept alive by the
+   *   callers' `waitUntil`).
    * @returns The token.
    * @throws {AqcError} The shared or the new failure.
    */
-  async refresh(officeId: string, id: string, hooks: RefreshHooks): Promise<AccessToken> {
+  async refresh(
+    officeId: string,
+    id: string,
+    hooks: RefreshHooks,
+    tail: (work: Promise<void>) => void,
+  ): Promise<AccessToken> {
+    const timeoutsBefore = this.#timeouts;
+    const slow = (): boolean => this.#timeouts !== timeoutsBefore;
+    /** Set once the write and the release were handed to `tail`. */
+    let handedOver = false;
+    const later = (write: () => Promise<void>): void => {
+      handedOver = true;
+      tail(write().then(() => this.releaseLease(officeId, id)));
+    };
     const judge = async (fresh: boolean): Promise<PeerVerdict> => {
       const read = await this.read(officeId, id, fresh);
       return read.ok ? hooks.consider(read.value) : undefined;
@@ -265,20 +292,27 @@ export class SharedCache {
         await prepared;
       }
       const { view, stored } = await hooks.issue();
-      await this.writeToken(officeId, id, stored);
+      if (slow()) later(() => this.writeToken(officeId, id, stored));
+      else await this.writeToken(officeId, id, stored);
       return view;
     } catch (error) {
       // A peer's failure is shared as it stands, not recorded again as ours.
       if (!(error instanceof AqcError) || error === peerFailure) throw error;
       const failure = hooks.failed(error);
-      if (failure !== undefined) await this.writeFailure(officeId, id, failure);
+      if (failure !== undefined) {
+        if (slow()) later(() => this.writeFailure(officeId, id, failure));
+        else await this.writeFailure(officeId, id, failure);
+      }
       throw error;
     } finally {
       // Released even when taking it timed out: a timed-out SET NX may still land, and a
       // lease nobody releases would stall every other isolate until its TTL (seen under
       // load, when Redis answers slower than the store timeout). Compare-and-delete makes
       // this harmless when the lease is not ours.
-      await this.releaseLease(officeId, id);
+      if (!handedOver) {
+        if (slow()) tail(this.releaseLease(officeId, id));
+        else await this.releaseLease(officeId, id);
+      }
     }
   }
 }
