@@ -12,7 +12,13 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type StoredEntry, type TokenEvent, TokenManager, type TokenStore } from "../src/mod.ts";
+import {
+  MemoryTokenStore,
+  type StoredEntry,
+  type TokenEvent,
+  TokenManager,
+  type TokenStore,
+} from "../src/mod.ts";
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, serveSimulator } from "../dev/simulator/mod.ts";
 
 class DeadStore implements TokenStore {
@@ -105,4 +111,63 @@ Deno.test("a store that answers: L2 holds the token once getToken resolves, as b
   // Awaited, in order: a slow write within the timeout is no reason to leave it behind.
   assert.deepEqual(store.calls.slice(-2), ["writeToken", "releaseLease"]);
   await tokens.whenIdle();
+});
+
+/**
+ * The 401 flow behind a slow store (red team of the background tail): isolate A's first
+ * read times out, so its write (VAR write) or its release (VAR release) is still on its way
+ * when A invalidates the token and asks again; isolate B comes cold meanwhile.
+ */
+async function invalidateWhileTailRuns(slow: "writeToken" | "releaseLease") {
+  const T = 100;
+  await using served = await serveSimulator();
+  served.simulator.configure({ tokenLatencyMs: 20 });
+  const shared = new MemoryTokenStore();
+  let firstRead = true;
+  const slowA = new Proxy(shared, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver);
+      if (typeof value !== "function") return value;
+      return async (...args: unknown[]) => {
+        const late = name === "read" && firstRead ? 1.2 * T : name === slow ? 0.7 * T : 0;
+        if (name === "read") firstRead = false;
+        if (late > 0) await new Promise((resolve) => setTimeout(resolve, late));
+        return await value.apply(target, args);
+      };
+    },
+  });
+  const manager = (store: TokenStore) =>
+    new TokenManager({
+      credentials: {
+        apiUrl: served.url,
+        clientId: DEFAULT_CLIENT_ID,
+        clientSecret: DEFAULT_CLIENT_SECRET,
+      },
+      store,
+      storeTimeoutMs: T,
+    });
+  const a = manager(slowA);
+  const b = manager(shared);
+  const refused = await a.getToken("NCE1A0955");
+  await a.invalidate("NCE1A0955", refused.accessToken);
+  served.simulator.configure({ tokenLatencyMs: 250 });
+  const again = a.getToken("NCE1A0955");
+  await new Promise((resolve) => setTimeout(resolve, 120));
+  const peer = await b.getToken("NCE1A0955");
+  await again;
+  await a.whenIdle();
+  await b.whenIdle();
+  return { refused, peer, tokenRequests: served.simulator.counters.tokenRequests };
+}
+
+Deno.test("a slow store: invalidate waits for the background write, so no peer adopts the refused token", async () => {
+  const { refused, peer } = await invalidateWhileTailRuns("writeToken");
+  assert.notEqual(peer.accessToken, refused.accessToken);
+});
+
+Deno.test("a slow store: the next refresh waits for the background release, so its lease holds", async () => {
+  // Had the old release dropped the lease the second refresh extended, B would have taken
+  // it and asked for a third token.
+  const { tokenRequests } = await invalidateWhileTailRuns("releaseLease");
+  assert.equal(tokenRequests, 2);
 });

@@ -733,6 +733,14 @@ export const MUTATIONS: readonly Mutation[] = [
     tests: [T.deadStore],
   },
   {
+    name: "invalidate-overtakes-tail",
+    kind: "store tail",
+    file: "src/token/manager.ts",
+    find: "if (entry.tail !== undefined) await entry.tail;\n    evicted = await",
+    replace: "evicted = await",
+    tests: [T.deadStore],
+  },
+  {
     name: "tail-outside-wait-until",
     kind: "store tail",
     file: "src/token/manager.ts",

@@ -186,6 +186,9 @@ export class TokenManager {
       evicted = true;
     }
     const id = await this.#id(entry);
+    // A background write of this very token (a slow store) lands first, so that the delete
+    // is not overtaken by it and a peer never adopts the token AQC refused.
+    if (entry.tail !== undefined) await entry.tail;
     evicted = await this.#shared.deleteToken(entry.officeId, id, accessToken) || evicted;
     if (evicted) {
       if (entry.rejected.push(accessToken) > REJECTED_PER_OFFICE) entry.rejected.shift();
@@ -385,8 +388,16 @@ export class TokenManager {
     const officeId = entry.officeId;
     this.#emit({ type: "refresh_started", officeId, background });
     const hooks = refreshHooks(entry, background, this.#o, this.#issuer, (e) => this.#emit(e));
+    // The previous refresh's background write and release land first (at most two store
+    // timeouts): its release would otherwise drop the lease this refresh extends (the owner
+    // is the same), and a peer would make a second token request.
+    if (entry.tail !== undefined) await entry.tail;
     return await this.#shared.refresh(officeId, await this.#id(entry), hooks, (work) => {
-      entry.tail = this.#track(work);
+      const tail = this.#track(work);
+      entry.tail = tail;
+      void tail.finally(() => {
+        if (entry.tail === tail) entry.tail = undefined;
+      });
     });
   }
 }
