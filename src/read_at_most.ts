@@ -5,8 +5,19 @@
  * @module
  */
 
-/** The first buffer's size: most bodies read here (JSON requests, error answers) fit. */
-const FIRST_BUFFER = 16 * 1024;
+/** The first buffer's size when no length is expected: a JSON request or an error answer. */
+const FIRST_BUFFER = 4 * 1024;
+
+/** Options of {@linkcode readBytesAtMost}. */
+export interface ReadAtMostOptions {
+  /**
+   * Stops the reading (the stream is cancelled, and the call rejects with the signal's
+   * reason), e.g. a deadline for a body that trickles in.
+   */
+  signal?: AbortSignal | undefined;
+  /** The length the body says it has (`Content-Length`): the first buffer's size. */
+  expected?: number | undefined;
+}
 
 /**
  * The bytes of `body`, or `undefined` once more than `limit` bytes arrived (the rest is not
@@ -19,21 +30,20 @@ const FIRST_BUFFER = 16 * 1024;
  *
  * @param body The stream to read.
  * @param limit Most bytes accepted.
- * @param signal Stops the reading (the stream is cancelled, and the call rejects with the
- *   signal's reason), e.g. a deadline for a body that trickles in.
+ * @param options A signal that stops the reading; the expected length.
  * @returns The bytes, or `undefined` past the limit.
  */
 export async function readBytesAtMost(
   body: ReadableStream<Uint8Array>,
   limit: number,
-  signal?: AbortSignal,
+  { signal, expected }: ReadAtMostOptions = {},
 ): Promise<Uint8Array<ArrayBuffer> | undefined> {
   const reader = body.getReader();
   // A cancelled reader ends its pending read as if the stream were done: the signal is
   // checked after every read, so that a cut-off body is never taken for a whole one.
   const stop = (): void => void reader.cancel(signal?.reason).catch(() => {});
   signal?.addEventListener("abort", stop, { once: true });
-  let buffer = new Uint8Array(Math.min(limit, FIRST_BUFFER));
+  let buffer = new Uint8Array(Math.min(limit, expected ?? FIRST_BUFFER));
   let size = 0;
   try {
     for (;;) {
@@ -57,7 +67,7 @@ export async function readBytesAtMost(
     // resolves its cancel only once the other branch is done too.
     reader.cancel().catch(() => {});
   }
-  return buffer.slice(0, size);
+  return size === buffer.byteLength ? buffer : buffer.slice(0, size);
 }
 
 /**

@@ -68,7 +68,15 @@ Deno.test("readBytesAtMost: a signal stops the reading with its reason, never wi
       // Then nothing: the read waits until the signal fires.
     },
   });
-  const reading = readBytesAtMost(body, 100, stop.signal);
+  const reading = readBytesAtMost(body, 100, { signal: stop.signal });
   setTimeout(() => stop.abort(new RangeError("too slow")), 10);
   await assert.rejects(reading, RangeError);
+});
+
+Deno.test("readBytesAtMost: an expected length sizes the buffer, and a body that says less still fits", async () => {
+  const bytes = await readBytesAtMost(viewsStream(["abc", "defg"]), 100, { expected: 7 });
+  assert.equal(new TextDecoder().decode(bytes), "abcdefg");
+  assert.equal(bytes?.buffer.byteLength, 7, "no growth, no copy");
+  const more = await readBytesAtMost(viewsStream(["abc", "defg"]), 100, { expected: 2 });
+  assert.equal(new TextDecoder().decode(more), "abcdefg");
 });

@@ -420,8 +420,9 @@ export const MUTATIONS: readonly Mutation[] = [
     name: "shared-failure-not-written",
     kind: "negative cache",
     file: SHARED,
-    find: "if (failure !== undefined) await this.writeFailure(officeId, id, failure);",
-    replace: "void failure;",
+    // The awaited write (a store that answers); the background one follows a timeout.
+    find: "else await this.writeFailure(officeId, id, failure);",
+    replace: "else void failure;",
     tests: [T.fleet],
   },
   {
@@ -551,9 +552,9 @@ export const MUTATIONS: readonly Mutation[] = [
     name: "body-limit-ignored",
     kind: "gateway limits",
     file: "src/gateway/create_gateway.ts",
-    // The Hono route's limit (first requests of a key); the fast path's has its own mutation.
-    find: "c.req.raw,\n        config.maxBodyBytes,",
-    replace: "c.req.raw,\n        config.maxBodyBytes * 1024,",
+    // Both ways in share `readBody`; the fast path's refusal has its own mutation.
+    find: "readBodyWithin(request, config.maxBodyBytes, bodyDeadlines",
+    replace: "readBodyWithin(request, config.maxBodyBytes * 1024, bodyDeadlines",
     tests: [T.gateway],
   },
   // --- budgets: eviction window, bounded offices, new-office budget, breaker -------
@@ -692,17 +693,16 @@ export const MUTATIONS: readonly Mutation[] = [
     name: "fast-path-skips-body-limit",
     kind: "body limit",
     file: "src/gateway/create_gateway.ts",
-    find:
-      'if (typeof bounded === "string") return labelRequest(refusedBody(bounded), proxied.requestId);',
-    replace: 'if (typeof bounded === "string") return await proxy(proxied);',
+    find: "return labelRequest(refusedBody(body), proxied.requestId);",
+    replace: "return await proxy({ ...proxied, body: null });",
     tests: [T.fastPath, T.warmAuth],
   },
   {
     name: "body-limit-trusts-length-beside-chunked",
     kind: "body limit",
     file: "src/gateway/body_limit.ts",
-    find: '&& !headers.has("transfer-encoding") &&',
-    replace: "&&",
+    find: '!headers.has("transfer-encoding")',
+    replace: "true",
     tests: [T.bodyLimit],
   },
   {
@@ -719,7 +719,7 @@ export const MUTATIONS: readonly Mutation[] = [
     name: "body-reader-returns-view",
     kind: "body limit",
     file: "src/read_at_most.ts",
-    find: "return buffer.slice(0, size);",
+    find: "return size === buffer.byteLength ? buffer : buffer.slice(0, size);",
     replace: "return buffer.subarray(0, size);",
     tests: [T.readAtMost],
   },

@@ -149,6 +149,9 @@ export function createAqcCall(options: CreateAqcFetchOptions): AqcCall {
       ? null
       : typeof raw === "string" || raw instanceof Blob
       ? raw
+      : raw instanceof Uint8Array
+      // Copied now, as a Request would copy it: the replay sends the bytes as they were.
+      ? new Uint8Array(raw)
       : await replayableBody(url, method, raw, headers);
     const tokenOptions = signal || waitUntil
       ? { ...(signal ? { signal } : {}), ...(waitUntil ? { waitUntil } : {}) }

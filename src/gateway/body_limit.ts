@@ -21,37 +21,32 @@ const DECIMAL = /^[0-9]{1,15}$/;
 export type BodyRefusal = "too_large" | "broken" | "slow";
 
 /**
- * The request with its body read and within `maxBytes`, or why not.
+ * The request's body, read and within `maxBytes`, or why not.
  *
  * @param request The caller's request.
  * @param maxBytes Most body bytes accepted.
- * @param deadlineMs Most time the whole body may take to arrive.
- * @returns The request to forward (the same one when it has no body), or the refusal.
+ * @param deadline Aborts when the whole body should have arrived (a shared timeout signal).
+ * @returns The bytes to forward, `null` when the request has no body, or the refusal.
  */
-export async function withinBodyLimit(
+export async function readBodyWithin(
   request: Request,
   maxBytes: number,
-  deadlineMs: number,
-): Promise<Request | BodyRefusal> {
+  deadline: AbortSignal,
+): Promise<Uint8Array<ArrayBuffer> | null | BodyRefusal> {
   const body = request.body;
-  if (body === null) return request;
+  if (body === null) return null;
   const headers = request.headers;
   const declared = headers.get("content-length");
-  if (
-    declared !== null && DECIMAL.test(declared) && !headers.has("transfer-encoding") &&
-    Number(declared) > maxBytes
-  ) {
-    return "too_large";
-  }
+  const expected = declared !== null && DECIMAL.test(declared) &&
+      !headers.has("transfer-encoding")
+    ? Number(declared)
+    : undefined;
+  if (expected !== undefined && expected > maxBytes) return "too_large";
   let bytes: Uint8Array<ArrayBuffer> | undefined;
-  const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(), deadlineMs);
   try {
-    bytes = await readBytesAtMost(body, maxBytes, deadline.signal);
+    bytes = await readBytesAtMost(body, maxBytes, { signal: deadline, expected });
   } catch {
-    return deadline.signal.aborted ? "slow" : "broken";
-  } finally {
-    clearTimeout(timer);
+    return deadline.aborted ? "slow" : "broken";
   }
-  return bytes === undefined ? "too_large" : new Request(request, { body: bytes });
+  return bytes === undefined ? "too_large" : bytes;
 }

@@ -10,6 +10,7 @@ import { Hono } from "@hono/hono/tiny";
 import type { AqcConfig, GatewayKey } from "../config/load_config.ts";
 import { AqcError } from "../errors.ts";
 import { createAqcCall } from "../fetch/aqc_fetch.ts";
+import { SharedTimeouts } from "../fetch/timeouts.ts";
 import { normalizeOfficeId } from "../office.ts";
 import type { TokenManager } from "../token/manager.ts";
 import {
@@ -18,7 +19,7 @@ import {
   GatewayKeyVerifier,
   keyAllowsOffice,
 } from "./caller_auth.ts";
-import { type BodyRefusal, withinBodyLimit } from "./body_limit.ts";
+import { type BodyRefusal, readBodyWithin } from "./body_limit.ts";
 import { warmProxyRequest } from "./fast_path.ts";
 import { createProxy, type ProxyRequest, type RequestIds } from "./proxy.ts";
 import { callerRequestId, labelRequest, requestPolicy } from "./request_policy.ts";
@@ -37,6 +38,8 @@ export type GatewayEnv = {
   Variables: {
     gatewayKey: GatewayKey;
     requestId: string;
+    /** The proxied request's body, read and held to the limit. */
+    body: Uint8Array<ArrayBuffer> | null;
   };
 };
 
@@ -218,6 +221,11 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
    * trickling in after AQC_UPSTREAM_TIMEOUT_MS, 408. No log line for either: they are not
    * the gateway's failures, and a caller must not fill its error log.
    */
+  // Body deadlines share a timeout signal per 100 ms, as the AQC calls do: a timer, a
+  // controller and a listener per request cost more than the body's read.
+  const bodyDeadlines = new SharedTimeouts();
+  const readBody = (request: Request) =>
+    readBodyWithin(request, config.maxBodyBytes, bodyDeadlines.signal(config.upstreamTimeoutMs));
   const refusedBody = (refusal: BodyRefusal): Response =>
     refusal === "too_large"
       ? problem("payload_too_large", `Request body exceeds ${config.maxBodyBytes} bytes`)
@@ -226,7 +234,7 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
 
   /**
    * The proxy route's single middleware: caller auth, then the body limit when there is a
-   * body (`withinBodyLimit`). A caller whose key was verified before is recognised here,
+   * body (`readBodyWithin`). A caller whose key was verified before is recognised here,
    * parsing `Authorization` exactly as callerAuth does (see `bearerValue`), so a warm request
    * skips two middleware layers and callerAuth's checks; anyone else goes through
    * callerAuth, its hashing and its answers.
@@ -234,16 +242,12 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
   const callerGuard: MiddlewareHandler<GatewayEnv> = async (c, next) => {
     const limited = async (): Promise<void> => {
       if (c.req.raw.body === null) return await next();
-      const bounded = await withinBodyLimit(
-        c.req.raw,
-        config.maxBodyBytes,
-        config.upstreamTimeoutMs,
-      );
-      if (typeof bounded === "string") {
-        c.res = refusedBody(bounded);
+      const body = await readBody(c.req.raw);
+      if (typeof body === "string") {
+        c.res = refusedBody(body);
         return;
       }
-      c.req.raw = bounded;
+      c.set("body", body);
       await next();
     };
     const presented = bearerValue(c.req.raw.headers.get("authorization"));
@@ -314,6 +318,8 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
       requestId: c.get("requestId"),
       completed: completed instanceof Promise ? completed : undefined,
       waitUntil: executionWaitUntil(c),
+      // Unset when there was no body to read (callerGuard reads only bodies).
+      body: c.get("body") ?? null,
     });
   });
 
@@ -347,19 +353,17 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
       waitUntil: executionCtx === undefined
         ? undefined
         : (promise) => executionCtx.waitUntil(promise),
+      body: null,
     };
     return request.body === null ? proxy(proxied) : proxyWithBody(proxied);
   };
   /** A body goes through the same limit as on the Hono route, with the same answers. */
   const proxyWithBody = async (proxied: ProxyRequest): Promise<Response> => {
-    const bounded = await withinBodyLimit(
-      proxied.request,
-      config.maxBodyBytes,
-      config.upstreamTimeoutMs,
-    );
-    if (typeof bounded === "string") return labelRequest(refusedBody(bounded), proxied.requestId);
-    return await proxy({ ...proxied, request: bounded });
+    const body = await readBody(proxied.request);
+    if (typeof body === "string") return labelRequest(refusedBody(body), proxied.requestId);
+    return await proxy({ ...proxied, body });
   };
+
   return {
     fetch: handle,
     // As Hono's `app.request` builds the request, but through the same front door.

@@ -23,7 +23,7 @@ const PREFIX = "/aqc/";
  * segment free of `%` (so Hono's decoded `:office` param would be the same text) and no
  * query before its end; the method is served; the caller's key was verified before
  * (`GatewayKeyVerifier.known`). A body is the caller of this function's to limit
- * (`withinBodyLimit`, as on the Hono route).
+ * (`readBodyWithin`, as on the Hono route).
  * Hono's router matches exactly these paths to `/aqc/:office/*`, and no other route of the
  * gateway starts with `/aqc/`.
  *

@@ -45,6 +45,8 @@ export interface ProxyRequest {
   completed: Promise<unknown> | undefined;
   /** The runtime's `waitUntil` (Workers), when there is one. */
   waitUntil: ((promise: Promise<unknown>) => void) | undefined;
+  /** The body, read and held to the limit (`readBodyWithin`); `null` when there is none. */
+  body: Uint8Array<ArrayBuffer> | null;
 }
 
 /** What the route needs. */
@@ -132,7 +134,7 @@ export function createProxy(
   };
 
   const forward = async (
-    { request, completed, waitUntil }: ProxyRequest,
+    { request, completed, waitUntil, body }: ProxyRequest,
     officeId: string,
     ids: RequestIds,
   ): Promise<Response> => {
@@ -161,7 +163,7 @@ export function createProxy(
       const init: AqcRequestInit = {
         method,
         headers: forwardRequestHeaders(request.headers),
-        body: method === "GET" || method === "HEAD" ? null : request.body,
+        body: method === "GET" || method === "HEAD" ? null : body,
         onToken: (timing) => {
           serverTiming += `${serverTiming === "" ? "" : ","}${
             timing.replay ? "token-replay" : "token"
