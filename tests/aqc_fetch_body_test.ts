@@ -81,3 +81,27 @@ Deno.test("bytes are sent and replayed unchanged", async () => {
   assert.equal(log[0].body, "abc\u0000✈");
   assert.equal(log[1].body, log[0].body);
 });
+
+Deno.test("bytes changed by the caller after the call are not what the replay sends", async () => {
+  await using served = await serveSimulator();
+  const tokens = new TokenManager({
+    credentials: {
+      apiUrl: served.url,
+      clientId: DEFAULT_CLIENT_ID,
+      clientSecret: DEFAULT_CLIENT_SECRET,
+    },
+  });
+  const aqc = createAqcFetch({ tokens });
+  served.simulator.revoke((await tokens.getToken(OFFICE)).accessToken);
+  const bytes = new TextEncoder().encode("original");
+  const call = aqc(OFFICE, "/v1/echo/body", { method: "POST", body: bytes });
+  // The caller reuses its buffer as soon as the call is under way, before AQC's 401.
+  bytes.fill(0x21);
+  const response = await call;
+  await response.body?.cancel();
+  const log = served.simulator.counters.apiLog;
+  assert.deepEqual(log.map((entry) => entry.status), [401, 200]);
+  assert.equal(log[0].body, "original");
+  assert.equal(log[1].body, "original", "the replay sends the bytes as they were");
+  await tokens.whenIdle();
+});

@@ -749,6 +749,14 @@ export const MUTATIONS: readonly Mutation[] = [
     tests: [T.deadStore],
   },
   {
+    name: "bytes-body-not-copied",
+    kind: "request bodies",
+    file: AQC_FETCH,
+    find: "? new Uint8Array(raw)",
+    replace: "? raw",
+    tests: ["tests/aqc_fetch_body_test.ts"],
+  },
+  {
     name: "remembered-path-skips-fragment-check",
     kind: "remembered paths",
     file: "src/fetch/aqc_path.ts",
