@@ -8,6 +8,9 @@
 /** The first buffer's size when no length is expected: a JSON request or an error answer. */
 const FIRST_BUFFER = 4 * 1024;
 
+/** The largest first buffer, whatever length is expected; it grows as bytes arrive. */
+const MAX_FIRST_BUFFER = 64 * 1024;
+
 /** Options of {@linkcode readBytesAtMost}. */
 export interface ReadAtMostOptions {
   /**
@@ -43,7 +46,10 @@ export async function readBytesAtMost(
   // checked after every read, so that a cut-off body is never taken for a whole one.
   const stop = (): void => void reader.cancel(signal?.reason).catch(() => {});
   signal?.addEventListener("abort", stop, { once: true });
-  let buffer = new Uint8Array(Math.min(limit, expected ?? FIRST_BUFFER));
+  // A declared length sizes the buffer, but only up to MAX_FIRST_BUFFER before any byte has
+  // come: a caller declaring the limit and sending one byte must not make every request
+  // allocate the whole limit (red team: 4,000 held requests, 4.5 GB of external memory).
+  let buffer = new Uint8Array(Math.min(limit, expected ?? FIRST_BUFFER, MAX_FIRST_BUFFER));
   let size = 0;
   try {
     for (;;) {
@@ -52,9 +58,11 @@ export async function readBytesAtMost(
       if (done) break;
       if (size + value.byteLength > limit) return undefined;
       if (size + value.byteLength > buffer.byteLength) {
-        const grown = new Uint8Array(
-          Math.min(limit, Math.max(size + value.byteLength, buffer.byteLength * 2)),
-        );
+        // Straight to the declared length when the body keeps to it, else doubling.
+        const wanted = expected !== undefined && expected >= size + value.byteLength
+          ? expected
+          : Math.max(size + value.byteLength, buffer.byteLength * 2);
+        const grown = new Uint8Array(Math.min(limit, wanted));
         grown.set(buffer.subarray(0, size));
         buffer = grown;
       }

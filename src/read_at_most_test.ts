@@ -80,3 +80,21 @@ Deno.test("readBytesAtMost: an expected length sizes the buffer, and a body that
   const more = await readBytesAtMost(viewsStream(["abc", "defg"]), 100, { expected: 2 });
   assert.equal(new TextDecoder().decode(more), "abcdefg");
 });
+
+Deno.test("readBytesAtMost: a declared length is not allocated before the bytes come", async () => {
+  let close: () => void = () => {};
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new Uint8Array([1]));
+      close = () => controller.close();
+    },
+  });
+  const before = Deno.memoryUsage().external;
+  const reading = readBytesAtMost(body, 256 << 20, { expected: 256 << 20 });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  // A 256 MiB buffer for a body that sent one byte would show here.
+  const grown = Deno.memoryUsage().external - before;
+  close();
+  assert.equal((await reading)?.byteLength, 1);
+  assert.ok(grown < 64 << 20, `external memory grew by ${(grown / 1e6).toFixed(0)} MB`);
+});

@@ -171,3 +171,47 @@ Deno.test("a slow store: the next refresh waits for the background release, so i
   const { tokenRequests } = await invalidateWhileTailRuns("releaseLease");
   assert.equal(tokenRequests, 2);
 });
+
+Deno.test("a slow store: an office evicted from the table keeps its tail, and invalidate still waits for it", async () => {
+  const T = 100;
+  await using served = await serveSimulator();
+  const shared = new MemoryTokenStore();
+  let slowOffice: string | undefined;
+  let slow = true;
+  const slowA = new Proxy(shared, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver);
+      if (typeof value !== "function") return value;
+      return async (...args: unknown[]) => {
+        // The first office's entry id: its first read times out, its write comes late.
+        slowOffice ??= String(args[0]);
+        const ours = slow && args[0] === slowOffice;
+        const late = ours && name === "read"
+          ? 1.5 * T
+          : ours && name === "writeToken"
+          ? 0.8 * T
+          : 0;
+        if (late > 0) await new Promise((resolve) => setTimeout(resolve, late));
+        return await value.apply(target, args);
+      };
+    },
+  });
+  const credentials = {
+    apiUrl: served.url,
+    clientId: DEFAULT_CLIENT_ID,
+    clientSecret: DEFAULT_CLIENT_SECRET,
+  };
+  const a = new TokenManager({ credentials, store: slowA, storeTimeoutMs: T, maxOffices: 2 });
+  const refused = await a.getToken("NCE1A0955");
+  // Two more offices push NCE1A0955 out of a's table while its write is on its way.
+  await a.getToken("PAR1A0000");
+  await a.getToken("LON1A0000");
+  served.simulator.revoke(refused.accessToken);
+  await a.invalidate("NCE1A0955", refused.accessToken);
+  await a.whenIdle();
+  slow = false;
+  const peer = new TokenManager({ credentials, store: shared, storeTimeoutMs: T });
+  const token = await peer.getToken("NCE1A0955");
+  assert.notEqual(token.accessToken, refused.accessToken, "the refused token came back from L2");
+  await peer.whenIdle();
+});

@@ -36,3 +36,14 @@ Deno.test("SharedTimeouts: a linked call aborts with the caller or the timeout, 
   assert.equal(byTimeout.timeout.aborted, true);
   assert.equal((byTimeout.signal.reason as DOMException).name, "TimeoutError");
 });
+
+Deno.test("SharedTimeouts.deadline: aborts with its grain, and a released one does not", async () => {
+  const timeouts = new SharedTimeouts();
+  const kept = timeouts.deadline(30);
+  const released = timeouts.deadline(30);
+  released.release();
+  await new Promise((resolve) => setTimeout(resolve, 80));
+  assert.equal(kept.signal.aborted, true, "the shared timeout reached it");
+  assert.equal(released.signal.aborted, false, "unlinked: nothing reaches it any more");
+  kept.release();
+});

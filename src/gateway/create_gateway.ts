@@ -221,11 +221,17 @@ export function createGateway(config: AqcConfig, options: GatewayOptions = {}): 
    * trickling in after AQC_UPSTREAM_TIMEOUT_MS, 408. No log line for either: they are not
    * the gateway's failures, and a caller must not fill its error log.
    */
-  // Body deadlines share a timeout signal per 100 ms, as the AQC calls do: a timer, a
-  // controller and a listener per request cost more than the body's read.
+  // Body deadlines follow a shared timeout per 100 ms, as the AQC calls do: a timer per
+  // request cost more than the body's read.
   const bodyDeadlines = new SharedTimeouts();
-  const readBody = (request: Request) =>
-    readBodyWithin(request, config.maxBodyBytes, bodyDeadlines.signal(config.upstreamTimeoutMs));
+  const readBody = async (request: Request) => {
+    const deadline = bodyDeadlines.deadline(config.upstreamTimeoutMs);
+    try {
+      return await readBodyWithin(request, config.maxBodyBytes, deadline.signal);
+    } finally {
+      deadline.release();
+    }
+  };
   const refusedBody = (refusal: BodyRefusal): Response =>
     refusal === "too_large"
       ? problem("payload_too_large", `Request body exceeds ${config.maxBodyBytes} bytes`)

@@ -73,6 +73,13 @@ export class TokenManager {
   #owner: string | undefined;
   /** Every flight and background task not yet settled, for `whenIdle`. */
   readonly #pending = new Set<Promise<unknown>>();
+  /**
+   * Per office, the background write and release a slow refresh left (see
+   * `SharedCache.refresh`), until they settle (two store timeouts at most). Kept here, not
+   * in the office's entry: an entry evicted from the table would take its tail with it, and
+   * the recreated entry's `invalidate` or refresh would no longer wait for it (red team).
+   */
+  readonly #tails = new Map<string, Promise<unknown>>();
 
   /**
    * Creates a manager. Validates the options at once; does no random, timer or I/O work.
@@ -148,7 +155,8 @@ export class TokenManager {
       // for the others waiting on it.
       try {
         // With the flight's background write and release, if it left them (slow store).
-        waitUntil(pending.then(() => entry.tail, () => entry.tail).catch(() => undefined));
+        const tail = () => this.#tails.get(entry.officeId);
+        waitUntil(pending.then(tail, tail).catch(() => undefined));
       } catch {
         // Outside a request some runtimes refuse waitUntil; the callers still await it.
       }
@@ -188,7 +196,8 @@ export class TokenManager {
     const id = await this.#id(entry);
     // A background write of this very token (a slow store) lands first, so that the delete
     // is not overtaken by it and a peer never adopts the token AQC refused.
-    if (entry.tail !== undefined) await entry.tail;
+    const tail = this.#tails.get(entry.officeId);
+    if (tail !== undefined) await tail;
     evicted = await this.#shared.deleteToken(entry.officeId, id, accessToken) || evicted;
     if (evicted) {
       if (entry.rejected.push(accessToken) > REJECTED_PER_OFFICE) entry.rejected.shift();
@@ -316,7 +325,7 @@ export class TokenManager {
       return;
     }
     const work = this.#track(
-      this.#flight(entry, true).finally(() => entry.tail).then(
+      this.#flight(entry, true).finally(() => this.#tails.get(entry.officeId)).then(
         () => {
           entry.backgroundFailures = 0;
         },
@@ -391,12 +400,13 @@ export class TokenManager {
     // The previous refresh's background write and release land first (at most two store
     // timeouts): its release would otherwise drop the lease this refresh extends (the owner
     // is the same), and a peer would make a second token request.
-    if (entry.tail !== undefined) await entry.tail;
+    const previous = this.#tails.get(officeId);
+    if (previous !== undefined) await previous;
     return await this.#shared.refresh(officeId, await this.#id(entry), hooks, (work) => {
       const tail = this.#track(work);
-      entry.tail = tail;
+      this.#tails.set(officeId, tail);
       void tail.finally(() => {
-        if (entry.tail === tail) entry.tail = undefined;
+        if (this.#tails.get(officeId) === tail) this.#tails.delete(officeId);
       });
     });
   }

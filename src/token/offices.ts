@@ -41,8 +41,6 @@ export interface Entry {
   failure?: StoredFailure | undefined;
   /** The refresh in progress. */
   flight?: Flight | undefined;
-  /** The last refresh's background write and lease release, if it had to leave them. */
-  tail?: Promise<unknown> | undefined;
   /** No background refresh before this (set after a failed or deferred one). */
   nextBackgroundAt: number;
   /** Failed background refreshes in a row. */
