@@ -553,8 +553,8 @@ export const MUTATIONS: readonly Mutation[] = [
     kind: "gateway limits",
     file: "src/gateway/create_gateway.ts",
     // Both ways in share `readBody`; the fast path's refusal has its own mutation.
-    find: "readBodyWithin(request, config.maxBodyBytes, bodyDeadlines",
-    replace: "readBodyWithin(request, config.maxBodyBytes * 1024, bodyDeadlines",
+    find: "readBodyWithin(request, config.maxBodyBytes, deadline.signal)",
+    replace: "readBodyWithin(request, config.maxBodyBytes * 1024, deadline.signal)",
     tests: [T.gateway],
   },
   // --- budgets: eviction window, bounded offices, new-office budget, breaker -------
