@@ -18,7 +18,7 @@ export interface ReadAtMostOptions {
    * reason), e.g. a deadline for a body that trickles in.
    */
   signal?: AbortSignal | undefined;
-  /** The length the body says it has (`Content-Length`): the first buffer's size. */
+  /** The length the body says it has (`Content-Length`): the first buffer's size, capped. */
   expected?: number | undefined;
 }
 
@@ -58,11 +58,10 @@ export async function readBytesAtMost(
       if (done) break;
       if (size + value.byteLength > limit) return undefined;
       if (size + value.byteLength > buffer.byteLength) {
-        // Straight to the declared length when the body keeps to it, else doubling.
-        const wanted = expected !== undefined && expected >= size + value.byteLength
-          ? expected
-          : Math.max(size + value.byteLength, buffer.byteLength * 2);
-        const grown = new Uint8Array(Math.min(limit, wanted));
+        // Doubling: what is allocated stays within twice what has arrived.
+        const grown = new Uint8Array(
+          Math.min(limit, Math.max(size + value.byteLength, buffer.byteLength * 2)),
+        );
         grown.set(buffer.subarray(0, size));
         buffer = grown;
       }

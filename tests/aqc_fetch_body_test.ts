@@ -15,7 +15,8 @@ import {
 
 const OFFICE = "NCE1A0955";
 
-async function sendTwice(served: ServedSimulator, init: RequestInit) {
+/** A `createAqcFetch` whose first token is revoked: a call is refused with 401, then replayed. */
+async function revokedFetch(served: ServedSimulator) {
   const tokens = new TokenManager({
     credentials: {
       apiUrl: served.url,
@@ -23,9 +24,12 @@ async function sendTwice(served: ServedSimulator, init: RequestInit) {
       clientSecret: DEFAULT_CLIENT_SECRET,
     },
   });
-  const aqc = createAqcFetch({ tokens });
-  // The first token is revoked: the request is sent, refused with 401, and replayed.
   served.simulator.revoke((await tokens.getToken(OFFICE)).accessToken);
+  return { tokens, aqc: createAqcFetch({ tokens }) };
+}
+
+async function sendTwice(served: ServedSimulator, init: RequestInit) {
+  const { aqc } = await revokedFetch(served);
   const response = await aqc(OFFICE, "/v1/echo/body", { method: "POST", ...init });
   assert.equal(response.status, 200);
   await response.body?.cancel();
@@ -84,15 +88,7 @@ Deno.test("bytes are sent and replayed unchanged", async () => {
 
 Deno.test("bytes changed by the caller after the call are not what the replay sends", async () => {
   await using served = await serveSimulator();
-  const tokens = new TokenManager({
-    credentials: {
-      apiUrl: served.url,
-      clientId: DEFAULT_CLIENT_ID,
-      clientSecret: DEFAULT_CLIENT_SECRET,
-    },
-  });
-  const aqc = createAqcFetch({ tokens });
-  served.simulator.revoke((await tokens.getToken(OFFICE)).accessToken);
+  const { tokens, aqc } = await revokedFetch(served);
   const bytes = new TextEncoder().encode("original");
   const call = aqc(OFFICE, "/v1/echo/body", { method: "POST", body: bytes });
   // The caller reuses its buffer as soon as the call is under way, before AQC's 401.

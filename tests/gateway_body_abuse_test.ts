@@ -10,8 +10,9 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { createGateway, generateGatewayKey, loadConfig } from "../src/gateway/mod.ts";
-import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, serveSimulator } from "../dev/simulator/mod.ts";
+import { generateGatewayKey } from "../src/gateway/mod.ts";
+import { serveSimulator } from "../dev/simulator/mod.ts";
+import { opsEnv, opsGateway } from "./helpers/ops_gateway.ts";
 
 const OFFICE = "NCE1A0955";
 const CHUNKS = 131_072;
@@ -19,15 +20,7 @@ const CHUNKS = 131_072;
 Deno.test("a body of 131,072 one-byte chunks holds no more than garbage does, not a gigabyte", async () => {
   await using served = await serveSimulator();
   const { key, entry } = await generateGatewayKey("web", [OFFICE]);
-  const gateway = createGateway(
-    loadConfig({
-      AQC_API_URL: served.url,
-      AQC_CLIENT_ID: DEFAULT_CLIENT_ID,
-      AQC_CLIENT_SECRET: DEFAULT_CLIENT_SECRET,
-      AQC_GATEWAY_KEYS: JSON.stringify([entry]),
-    }),
-    { log: () => {} },
-  );
+  const gateway = opsGateway(opsEnv(served.url, [entry])).app;
   await using server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     gateway.fetch,
@@ -78,16 +71,10 @@ Deno.test("a body trickling in past AQC_UPSTREAM_TIMEOUT_MS is a 408 either way 
   await using served = await serveSimulator();
   const { key, entry } = await generateGatewayKey("web", [OFFICE]);
   const logged: unknown[] = [];
-  const gateway = createGateway(
-    loadConfig({
-      AQC_API_URL: served.url,
-      AQC_CLIENT_ID: DEFAULT_CLIENT_ID,
-      AQC_CLIENT_SECRET: DEFAULT_CLIENT_SECRET,
-      AQC_GATEWAY_KEYS: JSON.stringify([entry]),
-      AQC_UPSTREAM_TIMEOUT_MS: "300",
-    }),
+  const gateway = opsGateway(
+    opsEnv(served.url, [entry], undefined, { AQC_UPSTREAM_TIMEOUT_MS: "300" }),
     { log: (line) => void logged.push(line) },
-  );
+  ).app;
   await using server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     gateway.fetch,

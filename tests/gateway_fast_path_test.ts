@@ -13,6 +13,7 @@ import type { GatewayLogEntry, GatewayTelemetry } from "../src/gateway/mod.ts";
 import { TokenManager } from "../src/mod.ts";
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, serveSimulator } from "../dev/simulator/mod.ts";
 import type { KnobsUpdate } from "../dev/simulator/mod.ts";
+import { opsEnv, opsGateway } from "./helpers/ops_gateway.ts";
 
 const OFFICE = "NCE1A0955";
 const SEARCH =
@@ -209,15 +210,7 @@ Deno.test("an encoded /aqc/ prefix reaches AQC at the path after the office, or 
   // path once counted five raw characters for the prefix and kept the office in the path.
   await using served = await serveSimulator();
   const { key, entry } = await generateGatewayKey("web", [OFFICE]);
-  const gateway = createGateway(
-    loadConfig({
-      AQC_API_URL: served.url,
-      AQC_CLIENT_ID: DEFAULT_CLIENT_ID,
-      AQC_CLIENT_SECRET: DEFAULT_CLIENT_SECRET,
-      AQC_GATEWAY_KEYS: JSON.stringify([entry]),
-    }),
-    { log: () => {} },
-  );
+  const gateway = opsGateway(opsEnv(served.url, [entry])).app;
   for (const prefix of ["/aqc", "/%61qc", "/a%71c", "/%61%71%63"]) {
     for (let warm = 0; warm < 2; warm++) {
       const response = await gateway.fetch(

@@ -17,9 +17,28 @@ import {
   type StoredEntry,
   type TokenEvent,
   TokenManager,
+  type TokenManagerOptions,
   type TokenStore,
 } from "../src/mod.ts";
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, serveSimulator } from "../dev/simulator/mod.ts";
+
+/** A manager of the simulator's default client over `store`. */
+function manager(
+  served: { url: string },
+  store: TokenStore,
+  options: Partial<TokenManagerOptions> = {},
+): TokenManager {
+  return new TokenManager({
+    credentials: {
+      apiUrl: served.url,
+      clientId: DEFAULT_CLIENT_ID,
+      clientSecret: DEFAULT_CLIENT_SECRET,
+    },
+    store,
+    storeTimeoutMs: 100,
+    ...options,
+  });
+}
 
 class DeadStore implements TokenStore {
   calls: string[] = [];
@@ -52,14 +71,7 @@ Deno.test("a dead store: a cold getToken waits for two store timeouts; the write
   const store = new DeadStore();
   const timeouts: string[] = [];
   const kept: Promise<unknown>[] = [];
-  const tokens = new TokenManager({
-    credentials: {
-      apiUrl: served.url,
-      clientId: DEFAULT_CLIENT_ID,
-      clientSecret: DEFAULT_CLIENT_SECRET,
-    },
-    store,
-    storeTimeoutMs: 100,
+  const tokens = manager(served, store, {
     onEvent: (event: TokenEvent) => {
       if (event.type === "store_error") timeouts.push(event.operation);
     },
@@ -98,15 +110,7 @@ class EmptyStore extends DeadStore {
 Deno.test("a store that answers: L2 holds the token once getToken resolves, as before", async () => {
   await using served = await serveSimulator();
   const store = new EmptyStore();
-  const tokens = new TokenManager({
-    credentials: {
-      apiUrl: served.url,
-      clientId: DEFAULT_CLIENT_ID,
-      clientSecret: DEFAULT_CLIENT_SECRET,
-    },
-    store,
-    storeTimeoutMs: 100,
-  });
+  const tokens = manager(served, store);
   await tokens.getToken("NCE1A0955");
   // Awaited, in order: a slow write within the timeout is no reason to leave it behind.
   assert.deepEqual(store.calls.slice(-2), ["writeToken", "releaseLease"]);
@@ -136,18 +140,8 @@ async function invalidateWhileTailRuns(slow: "writeToken" | "releaseLease") {
       };
     },
   });
-  const manager = (store: TokenStore) =>
-    new TokenManager({
-      credentials: {
-        apiUrl: served.url,
-        clientId: DEFAULT_CLIENT_ID,
-        clientSecret: DEFAULT_CLIENT_SECRET,
-      },
-      store,
-      storeTimeoutMs: T,
-    });
-  const a = manager(slowA);
-  const b = manager(shared);
+  const a = manager(served, slowA, { storeTimeoutMs: T });
+  const b = manager(served, shared, { storeTimeoutMs: T });
   const refused = await a.getToken("NCE1A0955");
   await a.invalidate("NCE1A0955", refused.accessToken);
   served.simulator.configure({ tokenLatencyMs: 250 });
@@ -196,12 +190,7 @@ Deno.test("a slow store: an office evicted from the table keeps its tail, and in
       };
     },
   });
-  const credentials = {
-    apiUrl: served.url,
-    clientId: DEFAULT_CLIENT_ID,
-    clientSecret: DEFAULT_CLIENT_SECRET,
-  };
-  const a = new TokenManager({ credentials, store: slowA, storeTimeoutMs: T, maxOffices: 2 });
+  const a = manager(served, slowA, { storeTimeoutMs: T, maxOffices: 2 });
   const refused = await a.getToken("NCE1A0955");
   // Two more offices push NCE1A0955 out of a's table while its write is on its way.
   await a.getToken("PAR1A0000");
@@ -210,7 +199,7 @@ Deno.test("a slow store: an office evicted from the table keeps its tail, and in
   await a.invalidate("NCE1A0955", refused.accessToken);
   await a.whenIdle();
   slow = false;
-  const peer = new TokenManager({ credentials, store: shared, storeTimeoutMs: T });
+  const peer = manager(served, shared, { storeTimeoutMs: T });
   const token = await peer.getToken("NCE1A0955");
   assert.notEqual(token.accessToken, refused.accessToken, "the refused token came back from L2");
   await peer.whenIdle();
