@@ -26,19 +26,41 @@ async function call(
   url: string,
   key: string,
   officeId: string,
-): Promise<{ status: number; code?: string }> {
+): Promise<Answer> {
   const response = await fetch(`${url}/aqc/${officeId}/v1/echo/abuse`, {
     headers: { authorization: `Bearer ${key}` },
   });
   const text = await response.text();
-  let code: string | undefined;
+  let problem: { code?: unknown; detail?: unknown } = {};
   try {
-    code = (JSON.parse(text) as { code?: string }).code;
+    problem = JSON.parse(text) as typeof problem;
   } catch {
     // Not JSON: a passed-through AQC answer.
   }
-  return { status: response.status, ...(code === undefined ? {} : { code }) };
+  const { code, detail } = problem;
+  return {
+    status: response.status,
+    at: Date.now(),
+    ...(typeof code === "string" ? { code } : {}),
+    ...(typeof detail === "string" ? { detail } : {}),
+  };
 }
+
+/** A gateway answer: the problem's code and detail, when it is one, and when it came. */
+interface Answer {
+  status: number;
+  /** Epoch ms when the answer arrived. */
+  at: number;
+  code?: string;
+  detail?: string;
+}
+
+/** The answers that are not `status` + `code`, with their detail and time, for a failed check. */
+const unexpected = (answers: Answer[], status: number, code: string, since: number): string =>
+  answers
+    .filter((a) => a.status !== status || a.code !== code)
+    .map((a) => `${a.status} ${a.code ?? "-"} at +${a.at - since} ms: ${a.detail ?? "-"}`)
+    .join("; ");
 
 const tokenRequestsOf = (counters: { tokenRequestsByOffice: Record<string, number> }, o: string) =>
   counters.tokenRequestsByOffice[o] ?? 0;
@@ -224,7 +246,8 @@ Deno.test("resilience: retry amplification — 20 cold callers against a 503, th
   const sim = stack.served.simulator;
   const run = async (
     prefix: string,
-  ): Promise<{ spent: number; at: number[]; answers: { status: number; code?: string }[] }> => {
+  ): Promise<{ spent: number; at: number[]; answers: Answer[]; started: number }> => {
+    const started = Date.now();
     const before = sim.counters.tokenRequests;
     const from = sim.counters.tokenLog.length;
     const answers = await Promise.all(
@@ -234,7 +257,7 @@ Deno.test("resilience: retry amplification — 20 cold callers against a 503, th
       ),
     );
     const at = sim.counters.tokenLog.slice(from).map((e) => e.at).sort((a, b) => a - b);
-    return { spent: sim.counters.tokenRequests - before, at, answers };
+    return { spent: sim.counters.tokenRequests - before, at, answers, started };
   };
   sim.configure({ tokenFailure: { mode: "status", status: 503 } });
   const unavailable = await run("AMP");
@@ -274,7 +297,7 @@ Deno.test("resilience: retry amplification — 20 cold callers against a 503, th
   scenario.check(
     "503: every cold caller got 503 token_endpoint_unavailable",
     unavailable.answers.every((a) => a.status === 503 && a.code === "token_endpoint_unavailable"),
-    unavailable.answers.filter((a) => a.status !== 503).length,
+    unexpected(unavailable.answers, 503, "token_endpoint_unavailable", unavailable.started),
   );
   // Retry-After honoured per isolate: no window shorter than it holds more than one
   // request per isolate. (The simulator cannot tell isolates apart, so this is judged on
@@ -299,7 +322,13 @@ Deno.test("resilience: retry amplification — 20 cold callers against a 503, th
   scenario.check(
     "429: every cold caller got 503 rate_limited",
     limited.answers.every((a) => a.status === 503 && a.code === "rate_limited"),
-    limited.answers.map((a) => a.code ?? a.status).join(","),
+    `${
+      unexpected(limited.answers, 503, "rate_limited", limited.started)
+    } (the 503 phase's last token request at ${
+      (unavailable.at.at(-1) ?? 0) - limited.started
+    } ms, its last answer at ${
+      Math.max(...unavailable.answers.map((a) => a.at)) - limited.started
+    } ms)`,
   );
   scenario.check(
     `zero failed calls of the warm office ${WARM}`,

@@ -461,9 +461,25 @@ export const MUTATIONS: readonly Mutation[] = [
     name: "retry-deadline-ignored",
     kind: "timeouts",
     file: RETRY,
-    find: "const willRetry = isRetryableCode(error.code) && clock() + pause < deadline;",
+    find: "const willRetry = isRetryableCode(error.code) && clock() + pause < lastStart;",
     replace: "const willRetry = isRetryableCode(error.code);",
     tests: [T.retry, T.tokenTimeout],
+  },
+  {
+    name: "retry-sent-with-no-time-left",
+    kind: "timeouts",
+    file: RETRY,
+    find: "const willRetry = isRetryableCode(error.code) && clock() + pause < lastStart;",
+    replace: "const willRetry = isRetryableCode(error.code) && clock() + pause < deadline;",
+    tests: [T.retry],
+  },
+  {
+    name: "gate-waited-to-the-deadline",
+    kind: "timeouts",
+    file: RETRY,
+    find: "if (clock() + admission.waitMs >= lastStart) throw admission.error;",
+    replace: "if (clock() + admission.waitMs >= deadline) throw admission.error;",
+    tests: [T.retry],
   },
   // --- timeouts ---------------------------------------------------------------------
   {

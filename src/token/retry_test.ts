@@ -148,3 +148,67 @@ Deno.test("requestWithRetries: an open breaker holds every attempt and fails fas
   );
   assert.equal(sent, 0, "no request while open past the deadline");
 });
+
+Deno.test("requestWithRetries: no attempt after a wait with less than a tenth of its timeout left", async () => {
+  // A caller whose deadline started 100 ms after the breaker opened for Retry-After 5:
+  // the open period ends 50 ms before its deadline, too late for a token request.
+  const v = virtual();
+  const breaker = new CircuitBreaker({ now: v.clock });
+  breaker.adopt(9_950, "rate_limited");
+  let sent = 0;
+  await assert.rejects(
+    requestWithRetries(() => {
+      sent++;
+      return Promise.resolve(1);
+    }, options(v, { gate: breaker })),
+    (e: AqcError) => e.code === "rate_limited",
+  );
+  assert.equal(sent, 0, "no request with 50 ms left");
+  assert.deepEqual(v.waits, [], "gave up at once instead of waiting out the period");
+  // The same period ending 600 ms before the deadline (more than the 500 ms floor) is
+  // waited for, and the attempt is sent with what is left.
+  const w = virtual();
+  const later = new CircuitBreaker({ now: w.clock });
+  later.adopt(9_400, "rate_limited");
+  const timeouts: number[] = [];
+  assert.equal(
+    (await requestWithRetries((timeoutMs) => {
+      timeouts.push(timeoutMs);
+      return Promise.resolve(1);
+    }, options(w, { gate: later }))).value,
+    1,
+  );
+  assert.deepEqual(timeouts, [600]);
+});
+
+Deno.test("requestWithRetries: a retry that would start too close to the deadline is not sent", async () => {
+  // The first answer takes 600 ms and asks for Retry-After 9: a retry at 9.6 s would have
+  // 400 ms of a 10 s deadline, under the 500 ms floor; the caller gets the 429 itself.
+  const v = virtual();
+  const timeouts: number[] = [];
+  const failures: AttemptFailure[] = [];
+  await assert.rejects(
+    requestWithRetries(async (timeoutMs) => {
+      timeouts.push(timeoutMs);
+      await v.delay(600);
+      throw new AqcError("rate_limited", "Token endpoint answered 429", {
+        status: 429,
+        retryAfterSeconds: 9,
+      });
+    }, options(v, { onFailure: (f) => failures.push(f) })),
+    (e: AqcError) => e.code === "rate_limited" && e.retryAfterSeconds === 9,
+  );
+  assert.deepEqual(timeouts, [5_000], "one attempt");
+  assert.equal(failures[0]?.willRetry, false);
+  // With Retry-After 8 the retry starts at 8.6 s, 1.4 s before the deadline: sent.
+  const w = virtual();
+  let calls = 0;
+  await requestWithRetries(async () => {
+    await w.delay(600);
+    if (++calls === 1) {
+      throw new AqcError("rate_limited", "Token endpoint answered 429", { retryAfterSeconds: 8 });
+    }
+    return 1;
+  }, options(w));
+  assert.equal(calls, 2);
+});
