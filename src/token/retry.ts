@@ -66,28 +66,14 @@ const sleep = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /**
- * The least of the deadline an attempt needs left to be sent after a wait: a tenth of the
- * attempt timeout (or of the deadline, when shorter), 500 ms with the defaults. The first
- * attempt, sent without a wait, always has the whole deadline.
- *
- * @param options The deadline and attempt timeout.
- * @returns Ms.
- */
-function leastAttemptMs(
-  options: Pick<RetryOptions, "deadlineMs" | "attemptTimeoutMs">,
-): number {
-  return Math.min(options.attemptTimeoutMs, options.deadlineMs) / 10;
-}
-
-/**
  * Runs `attempt` until it succeeds, fails with a code that is not retried
  * (`rate_limited` and `token_endpoint_unavailable` are), or the next wait would cross the
  * deadline. The wait is full jitter over a doubling cap, at least the error's
  * `retryAfterSeconds`, and at least as long as the gate stays closed; a gate that stays
  * closed past the deadline ends the loop with the gate's error (no request sent).
  *
- * No attempt starts after a wait with less than {@linkcode leastAttemptMs} of the deadline
- * left: it would most likely time out, answering the caller "did not answer in time"
+ * No attempt starts after a wait with less than a tenth of the attempt timeout (or of the
+ * deadline, when shorter; 500 ms with the defaults) left: it would most likely time out, answering the caller "did not answer in time"
  * instead of the clear `rate_limited` or unavailable it waited on, and could make the
  * endpoint issue a token that nobody waits for any more.
  *
@@ -118,8 +104,9 @@ export async function requestWithRetries<T>(
   const wait = options.delay ?? sleep;
   const started = clock();
   const deadline = started + options.deadlineMs;
-  // An attempt after a wait must still have this much of the deadline left.
-  const lastStart = deadline - leastAttemptMs(options);
+  // The latest an attempt may start after a wait; the first, sent without one, has the
+  // whole deadline.
+  const lastStart = deadline - Math.min(options.attemptTimeoutMs, options.deadlineMs) / 10;
   for (let n = 1;; n++) {
     // Wait while the gate is closed; give up with its error when the wait would end too
     // close to the deadline for an attempt to be worth sending.

@@ -181,34 +181,39 @@ Deno.test("requestWithRetries: no attempt after a wait with less than a tenth of
   assert.deepEqual(timeouts, [600]);
 });
 
+/**
+ * An attempt that answers after 600 ms (virtual): a 429 asking for `retryAfterSeconds` the
+ * first time, a value after that. It records each attempt's timeout.
+ */
+function slow429(v: ReturnType<typeof virtual>, retryAfterSeconds: number) {
+  const timeouts: number[] = [];
+  const attempt = async (timeoutMs: number): Promise<number> => {
+    timeouts.push(timeoutMs);
+    await v.delay(600);
+    if (timeouts.length > 1) return 1;
+    throw new AqcError("rate_limited", "Token endpoint answered 429", {
+      status: 429,
+      retryAfterSeconds,
+    });
+  };
+  return { attempt, timeouts };
+}
+
 Deno.test("requestWithRetries: a retry that would start too close to the deadline is not sent", async () => {
   // The first answer takes 600 ms and asks for Retry-After 9: a retry at 9.6 s would have
   // 400 ms of a 10 s deadline, under the 500 ms floor; the caller gets the 429 itself.
   const v = virtual();
-  const timeouts: number[] = [];
+  const nine = slow429(v, 9);
   const failures: AttemptFailure[] = [];
   await assert.rejects(
-    requestWithRetries(async (timeoutMs) => {
-      timeouts.push(timeoutMs);
-      await v.delay(600);
-      throw new AqcError("rate_limited", "Token endpoint answered 429", {
-        status: 429,
-        retryAfterSeconds: 9,
-      });
-    }, options(v, { onFailure: (f) => failures.push(f) })),
+    requestWithRetries(nine.attempt, options(v, { onFailure: (f) => failures.push(f) })),
     (e: AqcError) => e.code === "rate_limited" && e.retryAfterSeconds === 9,
   );
-  assert.deepEqual(timeouts, [5_000], "one attempt");
+  assert.deepEqual(nine.timeouts, [5_000], "one attempt");
   assert.equal(failures[0]?.willRetry, false);
   // With Retry-After 8 the retry starts at 8.6 s, 1.4 s before the deadline: sent.
   const w = virtual();
-  let calls = 0;
-  await requestWithRetries(async () => {
-    await w.delay(600);
-    if (++calls === 1) {
-      throw new AqcError("rate_limited", "Token endpoint answered 429", { retryAfterSeconds: 8 });
-    }
-    return 1;
-  }, options(w));
-  assert.equal(calls, 2);
+  const eight = slow429(w, 8);
+  assert.equal((await requestWithRetries(eight.attempt, options(w))).value, 1);
+  assert.equal(eight.timeouts.length, 2);
 });
