@@ -78,3 +78,61 @@ deadlineTest(
     }
   },
 );
+
+/** A real Upstash store whose compare-and-delete waits for `released` before it runs. */
+function heldDelete(store: TokenStore, released: Promise<void>): TokenStore {
+  return {
+    read: (id, ...rest) => store.read(id, ...rest),
+    writeToken: (id, token) => store.writeToken(id, token),
+    deleteToken: async (id, accessToken) => {
+      await released;
+      return await store.deleteToken(id, accessToken);
+    },
+    writeFailure: (id, failure) => store.writeFailure(id, failure),
+    acquireLease: (id, owner, ttlMs) => store.acquireLease(id, owner, ttlMs),
+    releaseLease: (id, owner) => store.releaseLease(id, owner),
+  };
+}
+
+// CI failure of tests/resilience_token_test.ts (325 revoked sends, 401s after recovery):
+// a caller that read L2 before the compare-and-delete landed adopted the refused token, and
+// the eviction window then refused to evict it again for 30 s.
+deadlineTest(
+  "a caller asking while the compare-and-delete is on its way does not take the refused token back",
+  20_000,
+  async ({ defer }) => {
+    const upstash = await startUpstash();
+    defer(() => upstash.stop());
+    const served = await serveSimulator();
+    defer(() => served.close());
+    const redis = createUpstashRest({ url: upstash.url, token: upstash.token, timeoutMs: 2_000 });
+    let release = () => {};
+    const released = new Promise<void>((resolve) => release = resolve);
+    const store = heldDelete(
+      new UpstashTokenStore({ redis, encryptionKey: randomTokenKey() }),
+      released,
+    );
+    const tokens = new TokenManager({
+      credentials: {
+        apiUrl: served.url,
+        clientId: DEFAULT_CLIENT_ID,
+        clientSecret: DEFAULT_CLIENT_SECRET,
+      },
+      store,
+      refreshJitterSeconds: 0,
+    });
+    defer(() => tokens.whenIdle());
+
+    const refused = await tokens.getToken(OFFICE);
+    const invalidated = tokens.invalidate(OFFICE, refused.accessToken);
+    // The refused token is still in Redis while this caller reads L2.
+    const next = await tokens.getToken(OFFICE);
+    release();
+    assert.equal(await invalidated, true);
+    assert.notEqual(next.accessToken, refused.accessToken, "the refused token came back");
+    assert.equal(next.source, "endpoint");
+    assert.equal(served.simulator.counters.tokenRequests, 2);
+    // A second 401 inside the eviction window would be refused: the token must not be there.
+    assert.equal((await tokens.getToken(OFFICE)).accessToken, next.accessToken);
+  },
+);

@@ -243,6 +243,21 @@ export const MUTATIONS: readonly Mutation[] = [
     replace: "token !== undefined &&",
     tests: [T.refusedToken],
   },
+  {
+    // The code before the fix: the refusal was recorded once the compare-and-delete returned.
+    name: "refusal-recorded-after-delete",
+    kind: "refused-token re-adoption",
+    file: MANAGER,
+    find: "reject(entry, accessToken);\n    const id = await this.#id(entry);",
+    replace: "const id = await this.#id(entry);",
+    also: [{
+      file: MANAGER,
+      find: "if (evicted) entry.evictedAt = now;",
+      replace:
+        "if (evicted) {\n      reject(entry, accessToken);\n      entry.evictedAt = now;\n    }",
+    }],
+    tests: [T.refusedToken],
+  },
   // --- sealing ----------------------------------------------------------------------
   {
     name: "sealing-without-aad",

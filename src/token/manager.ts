@@ -12,7 +12,7 @@
 import { AqcError } from "../errors.ts";
 import { raceAbort } from "./delay.ts";
 import { tokenKeyId } from "./key.ts";
-import { type Entry, OfficeTable, REJECTED_PER_OFFICE } from "./offices.ts";
+import { type Entry, OfficeTable, reject } from "./offices.ts";
 import { type ResolvedOptions, resolveOptions, type TokenManagerOptions } from "./options.ts";
 import { inspectOffices, type OfficeTokenState } from "./inspect.ts";
 import { TokenIssuer } from "./issuer.ts";
@@ -193,16 +193,16 @@ export class TokenManager {
       entry.token = undefined;
       evicted = true;
     }
+    // Before the first await: a caller reading L2 while the delete is on its way would
+    // adopt it back, and the eviction window would keep it for 30 s.
+    reject(entry, accessToken);
     const id = await this.#id(entry);
     // A background write of this very token (a slow store) lands first, so that the delete
     // is not overtaken by it and a peer never adopts the token AQC refused.
     const tail = this.#tails.get(entry.officeId);
     if (tail !== undefined) await tail;
     evicted = await this.#shared.deleteToken(entry.officeId, id, accessToken) || evicted;
-    if (evicted) {
-      if (entry.rejected.push(accessToken) > REJECTED_PER_OFFICE) entry.rejected.shift();
-      entry.evictedAt = now;
-    }
+    if (evicted) entry.evictedAt = now;
     this.#emit({ type: "invalidated", officeId: entry.officeId, evicted });
     return evicted;
   }

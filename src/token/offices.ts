@@ -58,6 +58,18 @@ export interface Entry {
 /** Invalidated tokens remembered per office, so none comes back from a stale L2 copy. */
 export const REJECTED_PER_OFFICE = 4;
 
+/**
+ * Remembers a token AQC refused, so no L2 read of this isolate adopts it again; the oldest
+ * of more than {@linkcode REJECTED_PER_OFFICE} is forgotten.
+ *
+ * @param entry The office's entry.
+ * @param accessToken The refused token.
+ */
+export function reject(entry: Entry, accessToken: string): void {
+  if (entry.rejected.includes(accessToken)) return;
+  if (entry.rejected.push(accessToken) > REJECTED_PER_OFFICE) entry.rejected.shift();
+}
+
 /** Spellings remembered per office (e.g. `nce1a0955` and ` NCE1A0955 `). */
 const ALIASES_PER_OFFICE = 4;
 

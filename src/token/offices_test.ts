@@ -1,6 +1,6 @@
 import assert from "../../tests/helpers/assert.ts";
 import { AqcError } from "../errors.ts";
-import { OfficeTable } from "./offices.ts";
+import { OfficeTable, reject, REJECTED_PER_OFFICE } from "./offices.ts";
 
 const office = (n: number): string => `NCE${String(n).padStart(6, "0")}`;
 
@@ -63,4 +63,15 @@ Deno.test("OfficeTable: offices that never held a token are dropped before one t
   c.known = true;
   table.get(office(4)); // every other entry is known: the least recently used goes
   assert.notEqual(table.get(office(1)), served);
+});
+
+Deno.test("reject: remembers each refused token once, the last REJECTED_PER_OFFICE of them", () => {
+  const entry = new OfficeTable(1).get(office(1));
+  reject(entry, "t0");
+  reject(entry, "t0");
+  assert.deepEqual(entry.rejected, ["t0"], "a token refused twice is one entry");
+  for (let i = 1; i <= REJECTED_PER_OFFICE; i++) reject(entry, `t${i}`);
+  assert.equal(entry.rejected.length, REJECTED_PER_OFFICE);
+  assert.ok(!entry.rejected.includes("t0"), "the oldest is forgotten");
+  assert.equal(entry.rejected.at(-1), `t${REJECTED_PER_OFFICE}`);
 });
