@@ -279,8 +279,7 @@ Deno.test("resilience: retry amplification — 20 cold callers against a 503, th
   sim.configure({ tokenFailure: { mode: "rate_limited", retryAfterSeconds: 5 } });
   // Let every 503 circuit half-open, so the 429 is really met: a circuit opens for at most
   // 2.5 s (2 s ± 25 %) from when its isolate handled the last 503, which under CPU load can be
-  // a few hundred ms after the endpoint sent it (2.5 s here let one caller meet a circuit
-  // still open from the 503 phase). Probes sent meanwhile meet the 429 already.
+  // a few hundred ms after the endpoint sent it. Probes sent meanwhile meet the 429 already.
   await sleep(3_500);
   const limited = await run("RTL");
   sim.configure({ tokenFailure: null });

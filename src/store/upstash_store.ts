@@ -116,8 +116,6 @@ const FAILURE_CODES = new Set<string>([
   "rate_limited",
   "token_endpoint_unavailable",
   "token_response_invalid",
-  "token_endpoint_misconfigured",
-  "token_request_rejected",
 ]);
 
 /** Fingerprint field of a sealed failure record (token fingerprints are 22 characters). */
