@@ -1,7 +1,7 @@
 /**
  * A token AQC refused (invalidated after a 401) is never taken back from L2 by this
- * isolate, even when the L2 compare-and-delete failed and the refused token is still in
- * Redis.
+ * isolate: not when the L2 compare-and-delete failed and the refused token is still in
+ * Redis, and not while that delete is still on its way.
  *
  * @module
  */
@@ -15,41 +15,58 @@ import { randomTokenKey } from "./helpers/keys.ts";
 
 const OFFICE = "NCE1A0955";
 
-/** A real Upstash store whose compare-and-delete always fails, as when Redis times out. */
-function failingDelete(store: TokenStore): TokenStore {
+/** A real Upstash store whose compare-and-delete is `deleteToken`. */
+function withDelete(store: TokenStore, deleteToken: TokenStore["deleteToken"]): TokenStore {
   return {
     read: (id, ...rest) => store.read(id, ...rest),
     writeToken: (id, token) => store.writeToken(id, token),
-    deleteToken: () => Promise.reject(new Error("Redis did not answer the compare-and-delete")),
+    deleteToken,
     writeFailure: (id, failure) => store.writeFailure(id, failure),
     acquireLease: (id, owner, ttlMs) => store.acquireLease(id, owner, ttlMs),
     releaseLease: (id, owner) => store.releaseLease(id, owner),
   };
 }
 
+/**
+ * Redis with the bridge, the simulator, and a manager on a real Upstash store whose
+ * compare-and-delete is replaced; all stopped by `defer`.
+ */
+async function start(
+  defer: (cleanup: () => unknown) => void,
+  deleteToken: (store: TokenStore) => TokenStore["deleteToken"],
+  onEvent?: (event: TokenEvent) => void,
+) {
+  const upstash = await startUpstash();
+  defer(() => upstash.stop());
+  const served = await serveSimulator();
+  defer(() => served.close());
+  // The client the gateway builds (one attempt per call, a fresh timeout per call).
+  const redis = createUpstashRest({ url: upstash.url, token: upstash.token, timeoutMs: 2_000 });
+  const real = new UpstashTokenStore({ redis, encryptionKey: randomTokenKey() });
+  const tokens = new TokenManager({
+    credentials: {
+      apiUrl: served.url,
+      clientId: DEFAULT_CLIENT_ID,
+      clientSecret: DEFAULT_CLIENT_SECRET,
+    },
+    store: withDelete(real, deleteToken(real)),
+    refreshJitterSeconds: 0,
+    ...(onEvent === undefined ? {} : { onEvent }),
+  });
+  defer(() => tokens.whenIdle());
+  return { upstash, served, tokens };
+}
+
 deadlineTest(
   "a refused token still in Redis after a failed compare-and-delete is never adopted again",
   20_000,
   async ({ defer }) => {
-    const upstash = await startUpstash();
-    defer(() => upstash.stop());
-    const served = await serveSimulator();
-    defer(() => served.close());
-    // The client the gateway builds (one attempt per call, a fresh timeout per call).
-    const redis = createUpstashRest({ url: upstash.url, token: upstash.token, timeoutMs: 2_000 });
-    const store = failingDelete(new UpstashTokenStore({ redis, encryptionKey: randomTokenKey() }));
     const events: TokenEvent[] = [];
-    const tokens = new TokenManager({
-      credentials: {
-        apiUrl: served.url,
-        clientId: DEFAULT_CLIENT_ID,
-        clientSecret: DEFAULT_CLIENT_SECRET,
-      },
-      store,
-      refreshJitterSeconds: 0,
-      onEvent: (event) => events.push(event),
-    });
-    defer(() => tokens.whenIdle());
+    const { upstash, served, tokens } = await start(
+      defer,
+      () => () => Promise.reject(new Error("Redis did not answer the compare-and-delete")),
+      (event) => events.push(event),
+    );
 
     const refused = await tokens.getToken(OFFICE);
     assert.equal(refused.source, "endpoint");
@@ -79,21 +96,6 @@ deadlineTest(
   },
 );
 
-/** A real Upstash store whose compare-and-delete waits for `released` before it runs. */
-function heldDelete(store: TokenStore, released: Promise<void>): TokenStore {
-  return {
-    read: (id, ...rest) => store.read(id, ...rest),
-    writeToken: (id, token) => store.writeToken(id, token),
-    deleteToken: async (id, accessToken) => {
-      await released;
-      return await store.deleteToken(id, accessToken);
-    },
-    writeFailure: (id, failure) => store.writeFailure(id, failure),
-    acquireLease: (id, owner, ttlMs) => store.acquireLease(id, owner, ttlMs),
-    releaseLease: (id, owner) => store.releaseLease(id, owner),
-  };
-}
-
 // CI failure of tests/resilience_token_test.ts (325 revoked sends, 401s after recovery):
 // a caller that read L2 before the compare-and-delete landed adopted the refused token, and
 // the eviction window then refused to evict it again for 30 s.
@@ -101,27 +103,12 @@ deadlineTest(
   "a caller asking while the compare-and-delete is on its way does not take the refused token back",
   20_000,
   async ({ defer }) => {
-    const upstash = await startUpstash();
-    defer(() => upstash.stop());
-    const served = await serveSimulator();
-    defer(() => served.close());
-    const redis = createUpstashRest({ url: upstash.url, token: upstash.token, timeoutMs: 2_000 });
     let release = () => {};
     const released = new Promise<void>((resolve) => release = resolve);
-    const store = heldDelete(
-      new UpstashTokenStore({ redis, encryptionKey: randomTokenKey() }),
-      released,
-    );
-    const tokens = new TokenManager({
-      credentials: {
-        apiUrl: served.url,
-        clientId: DEFAULT_CLIENT_ID,
-        clientSecret: DEFAULT_CLIENT_SECRET,
-      },
-      store,
-      refreshJitterSeconds: 0,
+    const { served, tokens } = await start(defer, (store) => async (id, accessToken) => {
+      await released;
+      return await store.deleteToken(id, accessToken);
     });
-    defer(() => tokens.whenIdle());
 
     const refused = await tokens.getToken(OFFICE);
     const invalidated = tokens.invalidate(OFFICE, refused.accessToken);
